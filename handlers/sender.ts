@@ -1,0 +1,77 @@
+/**
+ * SendPayloadFunction: the event it is invoked with is the payload. Sends it inline with an
+ * Event invoke when the exact request body fits the limit, otherwise through S3, so the payload
+ * crosses the network once. A 413 from Lambda (a real limit lower than configured) still ends in
+ * S3: nothing is lost.
+ */
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { describeError, isPayloadTooLarge } from "../lib/aws-errors";
+import { senderConfig } from "../lib/function-config";
+import { log } from "../lib/log";
+import { inlineEnvelope, payloadFromEvent, sha256Hex, type PayloadFormat, type PayloadMeta } from "../lib/payload-codec";
+import { contentType, payloadObjectKey, toObjectMetadata } from "../lib/payload-object";
+import { loadS3 } from "../lib/s3-client";
+
+const config = senderConfig(process.env);
+const lambda = new LambdaClient({});
+
+/** Why a payload went through S3. */
+export type S3Reason = "too-large" | "always-s3" | "lambda-rejected-413";
+
+export type SendResult = {
+  id: string;
+  format: PayloadFormat;
+  size: number;
+  sha256: string;
+  /** Milliseconds this function spent serializing and sending. */
+  elapsedMs: number;
+} & ({ route: "inline"; inlineSize: number } | { route: "s3"; reason: S3Reason; bucket: string; key: string });
+
+export async function handler(event: unknown): Promise<SendResult> {
+  const started = performance.now();
+  const { bytes, format } = payloadFromEvent(event);
+  const meta: PayloadMeta = { id: randomUUID(), format, size: bytes.length, sha256: sha256Hex(bytes), sentAt: new Date().toISOString() };
+  const common = { id: meta.id, format, size: meta.size, sha256: meta.sha256 };
+  const elapsed = () => Math.round(performance.now() - started);
+
+  let reason: S3Reason = "always-s3";
+  if (!config.alwaysS3) {
+    const envelope = inlineEnvelope(meta, bytes);
+    reason = "too-large";
+    if (envelope.size <= config.inlineLimitBytes) {
+      try {
+        await lambda.send(new InvokeCommand({ FunctionName: config.consumerFunction, InvocationType: "Event", Payload: envelope.body() }));
+        const result: SendResult = { route: "inline", ...common, inlineSize: envelope.size, elapsedMs: elapsed() };
+        log("info", "payload sent", result);
+        return result;
+      } catch (err) {
+        if (!isPayloadTooLarge(err)) throw err;
+        reason = "lambda-rejected-413";
+        log("warn", "Lambda rejected the inline event as too large; sending the payload through S3 instead", {
+          id: meta.id,
+          inlineSize: envelope.size,
+          configuredLimit: config.inlineLimitBytes,
+          error: describeError(err),
+        });
+      }
+    }
+  }
+
+  const key = payloadObjectKey(config.prefix, meta);
+  const { sdk, client } = await loadS3();
+  await client.send(
+    new sdk.PutObjectCommand({
+      Bucket: config.bucket,
+      Key: key,
+      Body: bytes,
+      ContentLength: bytes.length,
+      ContentType: contentType(meta),
+      Metadata: toObjectMetadata(meta),
+    }),
+  );
+  const result: SendResult = { route: "s3", reason, ...common, bucket: config.bucket, key, elapsedMs: elapsed() };
+  log("info", "payload sent", result);
+  return result;
+}

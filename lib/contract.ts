@@ -1,0 +1,98 @@
+/**
+ * The one source of truth shared by the handlers, the cdktf stack and the local runtime:
+ * function names, environment variable names, the inline size limit, the payload prefix and
+ * the notification filter. Nothing here may import the AWS SDK or cdktf, because it is
+ * bundled into both Lambda functions.
+ */
+
+/** Default function names; kept from the original sample so its README commands still work. */
+export const DEFAULT_SENDER_NAME = "SendPayloadFunction";
+export const DEFAULT_CONSUMER_NAME = "AsynchronousFunction";
+
+/**
+ * Largest request body Lambda accepts for `InvocationType: "Event"` (1 MiB since Oct 2025;
+ * it was 262,144 before). Configurable because some accounts or users pin the old value.
+ */
+export const EVENT_PAYLOAD_LIMIT_BYTES = 1_048_576;
+
+/** Largest request body Lambda accepts for `RequestResponse`. */
+export const SYNC_PAYLOAD_LIMIT_BYTES = 6_291_456;
+
+/** Key prefix for payload objects; the notification filter and the IAM resources use it too. */
+export const DEFAULT_PAYLOAD_PREFIX = "payloads/";
+
+/** Events the bucket notification subscribes the consumer to. */
+export const NOTIFICATION_EVENTS = ["s3:ObjectCreated:*"] as const;
+
+/** Environment variable names, read by the handlers and written by the stack and local runtime. */
+export const ENV = {
+  /** Bucket that carries payloads too large to go inline. Sender and consumer. */
+  bucket: "PAYLOAD_BUCKET",
+  /** Key prefix for payload objects. Sender and consumer. */
+  prefix: "PAYLOAD_PREFIX",
+  /** Name or ARN of the consumer function. Sender only. */
+  consumerFunction: "CONSUMER_FUNCTION_NAME",
+  /** Largest inline Event request body in bytes. Sender only. */
+  inlineLimit: "INLINE_LIMIT_BYTES",
+  /** "true" sends every payload through S3. Sender only. */
+  alwaysS3: "ALWAYS_S3",
+  /** "false" keeps payload objects after successful processing. Consumer only. */
+  deleteAfterProcessing: "DELETE_AFTER_PROCESSING",
+} as const;
+
+/** Defaults for the optional variables above. */
+export const DEFAULTS = {
+  prefix: DEFAULT_PAYLOAD_PREFIX,
+  inlineLimit: EVENT_PAYLOAD_LIMIT_BYTES,
+  alwaysS3: false,
+  deleteAfterProcessing: true,
+} as const;
+
+/** S3 object metadata keys (sent as `x-amz-meta-*`) that carry what the sender recorded. */
+export const OBJECT_METADATA = {
+  id: "payload-id",
+  sha256: "payload-sha256",
+  size: "payload-size",
+  format: "payload-format",
+  sentAt: "payload-sent-at",
+} as const;
+
+/** Property of the inline event that marks it as ours; the consumer dispatches on it. */
+export const INLINE_ENVELOPE_KEY = "lambdaS3AsyncPayload";
+export const INLINE_ENVELOPE_VERSION = 1;
+
+/**
+ * A sender event that is an object with exactly this one key, holding base64, carries binary
+ * bytes instead of JSON. Lambda's Invoke API only accepts JSON, so binary input needs a wrapper.
+ */
+export const BINARY_INPUT_KEY = "$base64";
+
+/** Everything a deployment or the local runtime decides about the pipeline. */
+export interface PipelineSettings {
+  senderName: string;
+  consumerName: string;
+  bucket: string;
+  prefix: string;
+  inlineLimitBytes: number;
+  alwaysS3: boolean;
+  deleteAfterProcessing: boolean;
+}
+
+/** The environment each function receives. Stack and local runtime both call this. */
+export function senderEnvironment(s: PipelineSettings): Record<string, string> {
+  return {
+    [ENV.bucket]: s.bucket,
+    [ENV.prefix]: s.prefix,
+    [ENV.consumerFunction]: s.consumerName,
+    [ENV.inlineLimit]: String(s.inlineLimitBytes),
+    [ENV.alwaysS3]: String(s.alwaysS3),
+  };
+}
+
+export function consumerEnvironment(s: PipelineSettings): Record<string, string> {
+  return {
+    [ENV.bucket]: s.bucket,
+    [ENV.prefix]: s.prefix,
+    [ENV.deleteAfterProcessing]: String(s.deleteAfterProcessing),
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Each function's configuration, read once at start-up from the variables named in the contract.
+ */
+import { DEFAULTS, ENV } from "./contract";
+import { boolean, integerInRange, optionalString, requiredString } from "./env";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface SenderConfig {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly consumerFunction: string;
+  readonly inlineLimitBytes: number;
+  readonly alwaysS3: boolean;
+}
+
+export interface ConsumerConfig {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly deleteAfterProcessing: boolean;
+}
+
+export function senderConfig(env: Env): SenderConfig {
+  return {
+    bucket: requiredString(env, ENV.bucket),
+    prefix: optionalString(env, ENV.prefix, DEFAULTS.prefix),
+    consumerFunction: requiredString(env, ENV.consumerFunction),
+    // No upper bound: if a user configures more than Lambda accepts, the 413 fallback still delivers.
+    inlineLimitBytes: integerInRange(env, ENV.inlineLimit, DEFAULTS.inlineLimit, 1, Number.MAX_SAFE_INTEGER),
+    alwaysS3: boolean(env, ENV.alwaysS3, DEFAULTS.alwaysS3),
+  };
+}
+
+export function consumerConfig(env: Env): ConsumerConfig {
+  return {
+    bucket: requiredString(env, ENV.bucket),
+    prefix: optionalString(env, ENV.prefix, DEFAULTS.prefix),
+    deleteAfterProcessing: boolean(env, ENV.deleteAfterProcessing, DEFAULTS.deleteAfterProcessing),
+  };
+}

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { jsonEvent } from "../test/arbitraries";
+import { BINARY_INPUT_KEY, INLINE_ENVELOPE_KEY } from "./contract";
+import {
+  decodeInlineEvent,
+  inlineEnvelope,
+  InvalidPayloadError,
+  isInlineEvent,
+  payloadFromEvent,
+  sha256Hex,
+  type PayloadMeta,
+} from "./payload-codec";
+
+function metaFor(bytes: Uint8Array, format: PayloadMeta["format"]): PayloadMeta {
+  return { id: "00000000-0000-4000-8000-000000000000", format, size: bytes.length, sha256: sha256Hex(bytes), sentAt: "2026-11-23T18:00:00.000Z" };
+}
+
+/** What the consumer sees: the body after the Lambda runtime's JSON.parse. */
+function roundTrip(event: unknown) {
+  const { bytes, format } = payloadFromEvent(event);
+  const envelope = inlineEnvelope(metaFor(bytes, format), bytes);
+  const body = envelope.body();
+  assert.equal(envelope.size, body.length, "envelope.size must equal the body's byte length");
+  const received = JSON.parse(body.toString("utf8")) as unknown;
+  return { sent: bytes, received: decodeInlineEvent(received).bytes, body };
+}
+
+describe("payload codec", () => {
+  test("JSON events come back byte-identical through the inline envelope", () => {
+    fc.assert(
+      fc.property(jsonEvent, (event) => {
+        const { sent, received } = roundTrip(event);
+        assert.deepEqual(received, sent);
+        assert.equal(sent.toString("utf8"), JSON.stringify(event));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("arbitrary binary comes back byte-identical through base64", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), (raw) => {
+        const { sent, received } = roundTrip({ [BINARY_INPUT_KEY]: Buffer.from(raw).toString("base64") });
+        assert.deepEqual(new Uint8Array(sent), raw);
+        assert.deepEqual(new Uint8Array(received), raw);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("JSON payloads are embedded verbatim, not escaped as a string", () => {
+    const { body, sent } = roundTrip({ key: "value", n: [1, 2] });
+    assert.ok(body.includes(sent), "payload bytes appear verbatim in the body");
+    assert.ok(!body.toString().includes('\\"key\\"'), "payload is not a JSON string inside JSON");
+  });
+
+  test("the envelope is recognised and carries its marker key", () => {
+    const { body } = roundTrip({ a: 1 });
+    const parsed = JSON.parse(body.toString()) as unknown;
+    assert.ok(isInlineEvent(parsed));
+    assert.ok(INLINE_ENVELOPE_KEY in (parsed as object));
+    assert.ok(!isInlineEvent({ Records: [] }));
+    assert.ok(!isInlineEvent([INLINE_ENVELOPE_KEY]));
+  });
+
+  test("a tampered inline payload is rejected, naming the sha256 mismatch", () => {
+    const { body } = roundTrip({ amount: 100 });
+    const tampered = JSON.parse(body.toString().replace('"amount":100', '"amount":900')) as unknown;
+    assert.throws(() => decodeInlineEvent(tampered), (e: Error) => e instanceof InvalidPayloadError && /sha256 [0-9a-f]{64}; the sender recorded/.test(e.message));
+  });
+
+  test("a size mismatch is rejected before hashing", () => {
+    const { body } = roundTrip({ amount: 100 });
+    const tampered = JSON.parse(body.toString().replace('"amount":100', '"amount":1000')) as unknown;
+    assert.throws(() => decodeInlineEvent(tampered), /is 15 bytes; the sender recorded 14/);
+  });
+
+  test("invalid base64 input is refused instead of silently dropping characters", () => {
+    for (const bad of ["abc", "ab!=", "a===", "YWJj\n", " YWJj"]) {
+      assert.throws(() => payloadFromEvent({ [BINARY_INPUT_KEY]: bad }), /event\.\$base64 is not valid base64/);
+    }
+    assert.throws(() => payloadFromEvent({ [BINARY_INPUT_KEY]: 42 }), /must be a base64 string, got number/);
+    // With another key beside it, the object is an ordinary JSON payload.
+    assert.equal(payloadFromEvent({ [BINARY_INPUT_KEY]: "abc", other: 1 }).format, "json");
+  });
+
+  test("malformed envelopes get errors that name the field", () => {
+    const good = JSON.parse(roundTrip({ a: 1 }).body.toString()) as Record<string, Record<string, unknown>>;
+    const withMeta = (patch: Record<string, unknown>) => ({ ...good, [INLINE_ENVELOPE_KEY]: { ...good[INLINE_ENVELOPE_KEY], ...patch } });
+    assert.throws(() => decodeInlineEvent(withMeta({ v: 2 })), /lambdaS3AsyncPayload\.v is 2; this consumer reads version 1/);
+    assert.throws(() => decodeInlineEvent(withMeta({ sha256: "xyz" })), /\.sha256 is "xyz"; expected 64 lowercase hex digits/);
+    assert.throws(() => decodeInlineEvent(withMeta({ format: "xml" })), /\.format is "xml"/);
+    assert.throws(() => decodeInlineEvent(withMeta({ size: -1 })), /\.size is -1/);
+    assert.throws(() => decodeInlineEvent(withMeta({ id: undefined })), /\.id is missing/);
+    assert.throws(() => decodeInlineEvent({ [INLINE_ENVELOPE_KEY]: "x", payload: 1 }), /must be an object, got string/);
+    assert.throws(() => decodeInlineEvent({ [INLINE_ENVELOPE_KEY]: good[INLINE_ENVELOPE_KEY] }), /has no payload property/);
+  });
+
+  test("an event that is not JSON-serializable is refused", () => {
+    assert.throws(() => payloadFromEvent(undefined), /not a JSON value/);
+  });
+});

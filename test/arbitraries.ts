@@ -1,0 +1,47 @@
+/**
+ * fast-check generators for payload content that stresses byte counting and JSON encoding:
+ * ASCII, 2-, 3- and 4-byte UTF-8, JSON escapes, control characters and lone surrogates.
+ */
+import fc from "fast-check";
+
+const ascii = fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c));
+const twoByte = fc.integer({ min: 0x80, max: 0x7ff }).map((c) => String.fromCharCode(c));
+const threeByte = fc.integer({ min: 0x800, max: 0xffff })
+  .filter((c) => c < 0xd800 || c > 0xdfff)
+  .map((c) => String.fromCharCode(c));
+const fourByte = fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c));
+/** Characters JSON.stringify escapes: quote, backslash and C0 controls (incl. \u2028-style oddities). */
+const escaped = fc.constantFrom('"', "\\", "\n", "\r", "\t", "\b", "\f", "\u0000", "\u001f", "\u007f", "\u2028", "\u2029", "/");
+const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
+
+/** One character class per string, so some strings are all multi-byte and some all escapes. */
+export const charClass = fc.constantFrom("ascii", "2-byte", "3-byte", "4-byte", "escapes", "mixed");
+export type CharClass = "ascii" | "2-byte" | "3-byte" | "4-byte" | "escapes" | "mixed";
+
+export function charOf(cls: CharClass): fc.Arbitrary<string> {
+  switch (cls) {
+    case "ascii": return ascii;
+    case "2-byte": return twoByte;
+    case "3-byte": return threeByte;
+    case "4-byte": return fourByte;
+    case "escapes": return escaped;
+    case "mixed": return fc.oneof(ascii, twoByte, threeByte, fourByte, escaped, loneSurrogate);
+  }
+}
+
+/** Strings mixing every class, lone surrogates included (valid in JS strings and in JSON text). */
+export const nastyString = (maxLength = 64) => fc.string({ unit: charOf("mixed"), maxLength });
+
+/** JSON values as the Lambda runtime hands them over: parsed from JSON text. */
+export const jsonEvent = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.constant(null),
+    fc.boolean(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.integer(),
+    nastyString(),
+    fc.array(tie("value"), { maxLength: 5 }),
+    fc.dictionary(nastyString(12), tie("value"), { maxKeys: 5 }),
+  ),
+})).value.map((v) => JSON.parse(JSON.stringify(v)) as unknown);
