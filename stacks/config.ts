@@ -1,0 +1,406 @@
+/**
+ * The stack's settings: typed, validated at synth, read from environment variables and cdktf
+ * context. The pipeline's own values (names, prefix, limit, switches) end up as the functions'
+ * environment through `pipelineSettings()` and the contract module, so deployed values and the
+ * handlers' defaults share one source.
+ *
+ * Precedence, highest first: environment variable (non-empty), cdktf context (`CDKTF_CONTEXT_JSON`,
+ * which cdktf-cli fills from cdktf.json "context"; main.ts reads cdktf.json itself when run without
+ * the CLI), then the default below.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, DEFAULTS, EVENT_PAYLOAD_LIMIT_BYTES, type PipelineSettings } from "../lib/contract";
+
+/** Lambda runtimes the stack deploys, and the esbuild target that matches each. */
+export const RUNTIMES = { "nodejs22.x": "node22", "nodejs24.x": "node24" } as const;
+export type LambdaRuntime = keyof typeof RUNTIMES;
+
+export const ARCHITECTURES = ["arm64", "x86_64"] as const;
+export type LambdaArchitecture = (typeof ARCHITECTURES)[number];
+
+/** Every value `retention_in_days` accepts; 0 keeps logs forever. */
+export const LOG_RETENTION_DAYS = [
+  0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export interface StackConfig {
+  /** Stack name: the directory under cdktf.out/stacks and part of the generated bucket prefix. */
+  readonly stackName: string;
+  readonly region: string;
+  readonly defaultTags: Readonly<Record<string, string>>;
+  readonly senderFunctionName: string;
+  readonly consumerFunctionName: string;
+  /** Exact bucket name; when undefined Terraform generates one from `bucketPrefix`. */
+  readonly bucketName: string | undefined;
+  /** Derived from the stack name; only used when `bucketName` is undefined. */
+  readonly bucketPrefix: string;
+  readonly forceDestroy: boolean;
+  /** SSE-KMS with this key when set, SSE-S3 otherwise. */
+  readonly kmsKeyArn: string | undefined;
+  readonly payloadPrefix: string;
+  readonly payloadExpirationDays: number;
+  readonly inlineLimitBytes: number;
+  readonly alwaysS3: boolean;
+  readonly deleteAfterProcessing: boolean;
+  readonly runtime: LambdaRuntime;
+  readonly architecture: LambdaArchitecture;
+  readonly memorySize: number;
+  readonly timeout: number;
+  readonly logRetentionDays: number;
+  readonly maxRetryAttempts: number;
+  readonly maxEventAgeSeconds: number;
+  /** S3 backend bucket; when undefined the state stays in a local file. */
+  readonly stateBucket: string | undefined;
+  readonly stateKey: string;
+  readonly stateRegion: string;
+  /** Local state file, relative to the stack's directory (cdktf.out/stacks/<stack>). */
+  readonly localStatePath: string;
+}
+
+export const DEFAULT_STACK_NAME = "lambda-s3-async-lambda";
+
+/**
+ * Memory and timeout cover a 6 MiB payload (the synchronous invoke limit, so the largest event
+ * the sender can receive): a few copies of it plus the SDK fit easily in 512 MB, which also buys
+ * more CPU and network throughput than 128 MB; 30 s covers an S3 put or get of that size.
+ */
+export const STACK_DEFAULTS = {
+  region: "us-east-1",
+  defaultTags: { Project: "lambda-s3-async-lambda" },
+  forceDestroy: false,
+  payloadExpirationDays: 7,
+  runtime: "nodejs22.x",
+  architecture: "arm64",
+  memorySize: 512,
+  timeout: 30,
+  logRetentionDays: 14,
+  maxRetryAttempts: 2,
+  maxEventAgeSeconds: 21_600,
+} as const satisfies Partial<StackConfig>;
+
+/** One bad setting: which, where it came from, what it was and what is allowed. */
+export interface ConfigIssue {
+  readonly field: string;
+  readonly source: string;
+  readonly value: unknown;
+  readonly allowed: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(
+      `Invalid stack configuration:\n${issues
+        .map((i) => `  - ${i.field} = ${JSON.stringify(i.value)} (from ${i.source}): must be ${i.allowed}`)
+        .join("\n")}`,
+    );
+  }
+}
+
+/** Where a setting can come from: a context key and an environment variable. */
+export interface SettingSource {
+  readonly context: string;
+  readonly env: string;
+  readonly description: string;
+}
+
+/** Context keys and environment variables, in the order the README documents them. */
+export const SETTINGS = {
+  stackName: { context: "stackName", env: "STACK_NAME", description: "Stack name (output directory, generated bucket prefix)" },
+  region: { context: "region", env: "STACK_REGION", description: "AWS region of the provider" },
+  defaultTags: { context: "defaultTags", env: "STACK_DEFAULT_TAGS", description: "Provider default_tags (JSON object in the environment variable)" },
+  senderFunctionName: { context: "senderFunctionName", env: "STACK_SENDER_FUNCTION_NAME", description: "Sender function name" },
+  consumerFunctionName: { context: "consumerFunctionName", env: "STACK_CONSUMER_FUNCTION_NAME", description: "Consumer function name" },
+  bucketName: { context: "bucketName", env: "STACK_BUCKET_NAME", description: "Payload bucket name; generated from the stack name when unset" },
+  forceDestroy: { context: "forceDestroy", env: "STACK_FORCE_DESTROY", description: "Let `destroy` delete a non-empty bucket" },
+  kmsKeyArn: { context: "kmsKeyArn", env: "STACK_KMS_KEY_ARN", description: "KMS key ARN for SSE-KMS; SSE-S3 when unset" },
+  payloadPrefix: { context: "payloadPrefix", env: "STACK_PAYLOAD_PREFIX", description: "Key prefix of payload objects" },
+  payloadExpirationDays: { context: "payloadExpirationDays", env: "STACK_PAYLOAD_EXPIRATION_DAYS", description: "Days before leftover payload objects expire" },
+  inlineLimitBytes: { context: "inlineLimitBytes", env: "STACK_INLINE_LIMIT_BYTES", description: "Largest inline Event request body, in bytes" },
+  alwaysS3: { context: "alwaysS3", env: "STACK_ALWAYS_S3", description: "Send every payload through S3" },
+  deleteAfterProcessing: { context: "deleteAfterProcessing", env: "STACK_DELETE_AFTER_PROCESSING", description: "Delete payload objects after successful processing" },
+  runtime: { context: "runtime", env: "STACK_RUNTIME", description: "Lambda runtime (also the esbuild target)" },
+  architecture: { context: "architecture", env: "STACK_ARCHITECTURE", description: "Lambda architecture" },
+  memorySize: { context: "memorySize", env: "STACK_MEMORY_SIZE", description: "Memory of each function, in MB" },
+  timeout: { context: "timeout", env: "STACK_TIMEOUT", description: "Timeout of each function, in seconds" },
+  logRetentionDays: { context: "logRetentionDays", env: "STACK_LOG_RETENTION_DAYS", description: "Log group retention in days (0 = never expire)" },
+  maxRetryAttempts: { context: "maxRetryAttempts", env: "STACK_MAX_RETRY_ATTEMPTS", description: "Consumer async retry attempts" },
+  maxEventAgeSeconds: { context: "maxEventAgeSeconds", env: "STACK_MAX_EVENT_AGE_SECONDS", description: "Consumer async maximum event age, in seconds" },
+  stateBucket: { context: "stateBucket", env: "STACK_STATE_BUCKET", description: "S3 backend bucket; local state when unset" },
+  stateKey: { context: "stateKey", env: "STACK_STATE_KEY", description: "S3 backend object key" },
+  stateRegion: { context: "stateRegion", env: "STACK_STATE_REGION", description: "S3 backend region" },
+  localStatePath: { context: "localStatePath", env: "STACK_LOCAL_STATE_PATH", description: "Local state file, relative to cdktf.out/stacks/<stack>" },
+} as const satisfies { [K in keyof StackConfig]?: SettingSource };
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** Reads raw values; the App's node (`app.node.tryGetContext`) satisfies it. */
+export interface ContextReader {
+  tryGetContext(key: string): unknown;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Thrown by a parser: the value is not allowed; `allowed` says what is. */
+class NotAllowed extends Error {
+  constructor(readonly allowed: string) {
+    super(allowed);
+  }
+}
+
+type Parser<T> = (value: unknown) => T;
+
+function string(allowed: string, valid: (s: string) => boolean): Parser<string> {
+  return (value) => {
+    if (typeof value !== "string" || !valid(value)) throw new NotAllowed(allowed);
+    return value;
+  };
+}
+
+function integer(min: number, max: number, unit = ""): Parser<number> {
+  const allowed = `an integer from ${min} to ${max}${unit}`;
+  return (value) => {
+    const n = typeof value === "number" ? value : typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new NotAllowed(allowed);
+    return n;
+  };
+}
+
+function oneOf<T extends string | number>(values: readonly T[]): Parser<T> {
+  const allowed = `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`;
+  return (value) => {
+    const candidate = typeof value === "string" && typeof values[0] === "number" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+    if (!values.includes(candidate as T)) throw new NotAllowed(allowed);
+    return candidate as T;
+  };
+}
+
+const bool: Parser<boolean> = (value) => {
+  if (value === true || value === "true") return true;
+  if (value === false || value === "false") return false;
+  throw new NotAllowed('true or false (the string "true" or "false" in an environment variable)');
+};
+
+/** S3 general purpose bucket naming rules; returns the rules a name breaks. */
+export function bucketNameViolations(name: string): string[] {
+  const broken: string[] = [];
+  if (name.length < 3 || name.length > 63) broken.push("3 to 63 characters long");
+  if (!/^[a-z0-9.-]*$/.test(name)) broken.push("only lowercase letters, digits, dots and hyphens");
+  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) broken.push("begins and ends with a letter or digit");
+  if (name.includes("..")) broken.push("no two adjacent dots");
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) broken.push("not formatted as an IP address");
+  for (const prefix of ["xn--", "sthree-", "amzn-s3-demo-"]) {
+    if (name.startsWith(prefix)) broken.push(`does not start with "${prefix}"`);
+  }
+  for (const suffix of ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]) {
+    if (name.endsWith(suffix)) broken.push(`does not end with "${suffix}"`);
+  }
+  return broken;
+}
+
+const bucketName: Parser<string> = (value) => {
+  if (typeof value !== "string") throw new NotAllowed("a string following the S3 bucket naming rules");
+  const broken = bucketNameViolations(value);
+  if (broken.length > 0) throw new NotAllowed(`a valid S3 bucket name: ${broken.join("; ")}`);
+  return value;
+};
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const region = string('an AWS region code such as "us-east-1" or "eu-central-1"', (s) => REGION.test(s));
+
+const functionName = string("1 to 64 letters, digits, hyphens or underscores", (s) => /^[A-Za-z0-9_-]{1,64}$/.test(s));
+
+/**
+ * Characters S3 calls safe, minus `*`: the prefix also lands in IAM resource ARNs, where `*` and
+ * `?` are wildcards, and in Terraform strings, where `${` would interpolate.
+ */
+const payloadPrefix = string(
+  'a key prefix of 1 to 512 characters from letters, digits and ! - _ . \' ( ) /, not starting with "/" (e.g. "payloads/")',
+  (s) => /^[A-Za-z0-9!_.'()\/-]{1,512}$/.test(s) && !s.startsWith("/"),
+);
+
+const stackName = string(
+  "1 to 64 characters: a letter, then letters, digits, hyphens or underscores",
+  (s) => /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(s),
+);
+
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/[A-Za-z0-9-]+$/;
+const kmsKeyArn = string(
+  'a KMS key ARN, "arn:<partition>:kms:<region>:<account>:key/<key-id>" (not an alias)',
+  (s) => KMS_KEY_ARN.test(s),
+);
+
+const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const tags: Parser<Record<string, string>> = (value) => {
+  const allowed =
+    'a JSON object of at most 50 tags, keys 1-128 and values 0-256 characters from letters, digits, spaces and _ . : / = + - @, keys not starting with "aws:"';
+  let parsed = value;
+  if (typeof value === "string") {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw new NotAllowed(allowed);
+    }
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new NotAllowed(allowed);
+  const entries = Object.entries(parsed);
+  const ok =
+    entries.length <= 50 &&
+    entries.every(
+      ([k, v]) =>
+        typeof v === "string" &&
+        k.length >= 1 &&
+        k.length <= 128 &&
+        v.length <= 256 &&
+        TAG_CHARS.test(k) &&
+        TAG_CHARS.test(v) &&
+        !k.toLowerCase().startsWith("aws:"),
+    );
+  if (!ok) throw new NotAllowed(allowed);
+  return Object.fromEntries(entries) as Record<string, string>;
+};
+
+const stateKey = string('an S3 object key of 1 to 1024 characters, not starting with "/"', (s) => s.length >= 1 && s.length <= 1024 && !s.startsWith("/"));
+
+const relativePath = string(
+  "a relative file path (absolute paths would make the synthesized output depend on the machine)",
+  (s) => s.length > 0 && !s.startsWith("/") && !s.startsWith("\\") && !/^[A-Za-z]:/.test(s) && !s.includes("\0"),
+);
+
+/**
+ * Reads and validates every setting. Throws one ConfigError listing every bad setting, so a
+ * user fixes them in one go.
+ */
+export function loadStackConfig(context: ContextReader, env: Environment = {}): StackConfig {
+  const issues: ConfigIssue[] = [];
+
+  function read<T>(name: SettingName, parse: Parser<T>, fallback: T): T;
+  function read<T>(name: SettingName, parse: Parser<T>, fallback: undefined): T | undefined;
+  function read<T>(name: SettingName, parse: Parser<T>, fallback: T | undefined): T | undefined {
+    const source = SETTINGS[name];
+    const fromEnv = env[source.env];
+    let raw: unknown;
+    let from: string;
+    if (fromEnv !== undefined && fromEnv !== "") {
+      raw = fromEnv;
+      from = `environment variable ${source.env}`;
+    } else {
+      raw = context.tryGetContext(source.context);
+      from = `context key "${source.context}"`;
+    }
+    // Context may hold JSON null to mean "unset", as an empty environment variable does.
+    if (raw === undefined || raw === null) return fallback;
+    try {
+      return parse(raw);
+    } catch (err) {
+      if (!(err instanceof NotAllowed)) throw err;
+      issues.push({ field: name, source: from, value: raw, allowed: err.allowed });
+      return fallback;
+    }
+  }
+
+  const name = read("stackName", stackName, DEFAULT_STACK_NAME);
+  const awsRegion = read("region", region, STACK_DEFAULTS.region);
+  const config: StackConfig = {
+    stackName: name,
+    region: awsRegion,
+    defaultTags: read("defaultTags", tags, STACK_DEFAULTS.defaultTags),
+    senderFunctionName: read("senderFunctionName", functionName, DEFAULT_SENDER_NAME),
+    consumerFunctionName: read("consumerFunctionName", functionName, DEFAULT_CONSUMER_NAME),
+    bucketName: read("bucketName", bucketName, undefined),
+    bucketPrefix: generatedBucketPrefix(name),
+    forceDestroy: read("forceDestroy", bool, STACK_DEFAULTS.forceDestroy),
+    kmsKeyArn: read("kmsKeyArn", kmsKeyArn, undefined),
+    payloadPrefix: read("payloadPrefix", payloadPrefix, DEFAULTS.prefix),
+    // S3 lifecycle days are a 32-bit integer.
+    payloadExpirationDays: read("payloadExpirationDays", integer(1, 2_147_483_647, " days"), STACK_DEFAULTS.payloadExpirationDays),
+    inlineLimitBytes: read("inlineLimitBytes", integer(1, EVENT_PAYLOAD_LIMIT_BYTES, " bytes"), DEFAULTS.inlineLimit),
+    alwaysS3: read("alwaysS3", bool, DEFAULTS.alwaysS3),
+    deleteAfterProcessing: read("deleteAfterProcessing", bool, DEFAULTS.deleteAfterProcessing),
+    runtime: read("runtime", oneOf(Object.keys(RUNTIMES) as LambdaRuntime[]), STACK_DEFAULTS.runtime),
+    architecture: read("architecture", oneOf(ARCHITECTURES), STACK_DEFAULTS.architecture),
+    memorySize: read("memorySize", integer(128, 10_240, " MB"), STACK_DEFAULTS.memorySize),
+    timeout: read("timeout", integer(1, 900, " seconds"), STACK_DEFAULTS.timeout),
+    logRetentionDays: read("logRetentionDays", oneOf(LOG_RETENTION_DAYS), STACK_DEFAULTS.logRetentionDays),
+    maxRetryAttempts: read("maxRetryAttempts", integer(0, 2), STACK_DEFAULTS.maxRetryAttempts),
+    maxEventAgeSeconds: read("maxEventAgeSeconds", integer(60, 21_600, " seconds"), STACK_DEFAULTS.maxEventAgeSeconds),
+    stateBucket: read("stateBucket", bucketName, undefined),
+    stateKey: read("stateKey", stateKey, `${name}/terraform.tfstate`),
+    stateRegion: read("stateRegion", region, awsRegion),
+    // cdktf-cli keeps local state in the project root; from cdktf.out/stacks/<stack> that is three levels up.
+    localStatePath: read("localStatePath", relativePath, `../../../terraform.${name}.tfstate`),
+  };
+
+  if (config.senderFunctionName === config.consumerFunctionName) {
+    issues.push({
+      field: "consumerFunctionName",
+      source: "the sender and consumer settings",
+      value: config.consumerFunctionName,
+      allowed: `different from senderFunctionName ("${config.senderFunctionName}")`,
+    });
+  }
+  const keyRegion = config.kmsKeyArn?.match(KMS_KEY_ARN)?.[1];
+  if (keyRegion !== undefined && keyRegion !== config.region) {
+    issues.push({
+      field: "kmsKeyArn",
+      source: "the kmsKeyArn and region settings",
+      value: config.kmsKeyArn,
+      allowed: `a key in the bucket's region "${config.region}" (S3 cannot use a KMS key from "${keyRegion}")`,
+    });
+  }
+  if (config.bucketName === undefined && bucketNameViolations(`${config.bucketPrefix}${"0".repeat(26)}`).length > 0) {
+    issues.push({
+      field: "bucketName",
+      source: "the stackName setting",
+      value: config.bucketPrefix,
+      allowed: "set explicitly, because the prefix generated from the stack name breaks the S3 bucket naming rules",
+    });
+  }
+
+  if (issues.length > 0) throw new ConfigError(issues);
+  return config;
+}
+
+/**
+ * `bucket_prefix` allows 37 characters (Terraform appends 26); lower-cased stack name, underscores
+ * as hyphens, and a trailing hyphen before the generated part.
+ */
+function generatedBucketPrefix(stack: string): string {
+  return `${stack.toLowerCase().replace(/_/g, "-").slice(0, 36).replace(/-+$/, "")}-`;
+}
+
+/**
+ * The pipeline settings the functions' environment is built from. `bucket` is the bucket's name
+ * as Terraform will know it (a token when the name is generated).
+ */
+export function pipelineSettings(config: StackConfig, bucket: string): PipelineSettings {
+  return {
+    senderName: config.senderFunctionName,
+    consumerName: config.consumerFunctionName,
+    bucket,
+    prefix: config.payloadPrefix,
+    inlineLimitBytes: config.inlineLimitBytes,
+    alwaysS3: config.alwaysS3,
+    deleteAfterProcessing: config.deleteAfterProcessing,
+  };
+}
+
+/**
+ * The "context" object of cdktf.json. cdktf-cli passes it to the app as CDKTF_CONTEXT_JSON;
+ * `npx tsx main.ts` runs without the CLI, so main.ts hands it to the App itself (the App still
+ * lets CDKTF_CONTEXT_JSON override it).
+ */
+export function cdktfJsonContext(cdktfJsonFile: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(cdktfJsonFile, "utf8"));
+  } catch (err) {
+    throw new Error(`Cannot read ${path.basename(cdktfJsonFile)}: ${(err as Error).message}`);
+  }
+  const context = (parsed as { context?: unknown }).context ?? {};
+  if (typeof context !== "object" || context === null || Array.isArray(context)) {
+    throw new Error(`"context" in ${path.basename(cdktfJsonFile)} must be a JSON object`);
+  }
+  return context as Record<string, unknown>;
+}

@@ -1,0 +1,408 @@
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
+import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification";
+import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { Testing } from "cdktf";
+import { LAMBDA_HANDLER } from "../bundling/bundle";
+import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract";
+import { pipelineSettings, type StackConfig } from "./config";
+import { PipelineStack } from "./pipeline-stack";
+import { buildTestBundles, configFrom, synthesize, type Bundles, type TfJson } from "./test-support";
+
+const POLICY_DOC = DataAwsIamPolicyDocument.tfResourceType;
+const KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+let bundles: Bundles;
+let outdir: string;
+let cleanup: () => void;
+let config: StackConfig;
+let tf: TfJson;
+
+before(async () => {
+  const built = await buildTestBundles();
+  ({ bundles, cleanup } = built);
+  outdir = path.join(built.root, "out");
+  config = configFrom();
+  tf = synthesize(config, bundles, outdir);
+});
+after(() => cleanup());
+
+function variant(context: Record<string, unknown>): { config: StackConfig; tf: TfJson } {
+  const c = configFrom(context);
+  return { config: c, tf: synthesize(c, bundles, outdir) };
+}
+
+/** The function with this name, and the role, inline policy and policy document behind it. */
+function fn(t: TfJson, name: string) {
+  const lambda = t.find(LambdaFunction.tfResourceType, "function_name", name);
+  const role = t.deref(lambda.block.role);
+  const roleRef = t.ref(role.type, role.name, "id");
+  const policies = Object.entries(t.all(IamRolePolicy.tfResourceType)).filter(([, p]) => p.role === roleRef);
+  assert.equal(policies.length, 1, `expected one inline policy on the role of ${name}`);
+  const [policyName, policy] = policies[0]!;
+  const document = t.deref(policy.policy);
+  assert.equal(document.type, POLICY_DOC);
+  return { lambda, role, policyName, policy, statements: document.block.statement as Record<string, unknown>[] };
+}
+
+function statement(sid: string, actions: string[], resources: string[]) {
+  return { sid, effect: "Allow", actions, resources };
+}
+
+describe("provider and backend", () => {
+  test("provider region and default tags come from the config", () => {
+    assert.deepEqual(tf.json.provider, { aws: [{ region: "us-east-1", default_tags: [{ tags: { Project: "lambda-s3-async-lambda" } }] }] });
+    const custom = variant({ region: "eu-west-1", defaultTags: { team: "payments", env: "prod" } });
+    assert.deepEqual(custom.tf.json.provider, { aws: [{ region: "eu-west-1", default_tags: [{ tags: { team: "payments", env: "prod" } }] }] });
+  });
+
+  test("the local backend is explicit, with a relative path into the project root", () => {
+    assert.deepEqual(tf.json.terraform!.backend, { local: { path: "../../../terraform.lambda-s3-async-lambda.tfstate" } });
+  });
+
+  test("an S3 backend with S3-native locking and encryption when a state bucket is configured", () => {
+    const s3 = variant({ stateBucket: "my-tf-state", region: "eu-west-1" });
+    assert.deepEqual(s3.tf.json.terraform!.backend, {
+      s3: { bucket: "my-tf-state", key: "lambda-s3-async-lambda/terraform.tfstate", region: "eu-west-1", encrypt: true, use_lockfile: true },
+    });
+    const custom = variant({ stateBucket: "my-tf-state", stateKey: "prod/pipeline.tfstate", stateRegion: "us-west-2" });
+    assert.deepEqual(custom.tf.json.terraform!.backend, {
+      s3: { bucket: "my-tf-state", key: "prod/pipeline.tfstate", region: "us-west-2", encrypt: true, use_lockfile: true },
+    });
+  });
+
+  test("the S3 backend's use_lockfile is the only raw override", () => {
+    const overridesOf = (context: Record<string, unknown>) => {
+      const c = configFrom(context);
+      const stack = new PipelineStack(Testing.app({ outdir }), c.stackName, { config: c, bundles });
+      return stack.toTerraform()["//"].metadata.overrides;
+    };
+    assert.equal(overridesOf({ kmsKeyArn: KMS_KEY }), undefined);
+    assert.deepEqual(overridesOf({ stateBucket: "my-tf-state" }), { backend: ["use_lockfile"] });
+  });
+
+  test("pins the AWS provider that @cdktf/provider-aws was generated for", () => {
+    assert.deepEqual(tf.json.terraform!.required_providers, { aws: { source: "aws", version: "6.25.0" } });
+  });
+});
+
+describe("payload bucket", () => {
+  test("a generated name from the stack name, and no force_destroy, by default", () => {
+    const { block } = tf.only(S3Bucket.tfResourceType);
+    assert.deepEqual(block, { bucket_prefix: "lambda-s3-async-lambda-", force_destroy: false });
+  });
+
+  test("an exact name and force_destroy when configured", () => {
+    const { block } = variant({ bucketName: "my-payloads", forceDestroy: true }).tf.only(S3Bucket.tfResourceType);
+    assert.deepEqual(block, { bucket: "my-payloads", force_destroy: true });
+  });
+
+  test("object ownership is BucketOwnerEnforced and all public access is blocked", () => {
+    const bucket = tf.only(S3Bucket.tfResourceType);
+    tf.assertHas(S3BucketOwnershipControls, { bucket: bucket.ref("id"), rule: { object_ownership: "BucketOwnerEnforced" } });
+    assert.deepEqual(tf.only(S3BucketPublicAccessBlock.tfResourceType).block, {
+      bucket: bucket.ref("id"),
+      block_public_acls: true,
+      block_public_policy: true,
+      ignore_public_acls: true,
+      restrict_public_buckets: true,
+    });
+  });
+
+  test("SSE-S3 by default", () => {
+    assert.deepEqual(tf.only(S3BucketServerSideEncryptionConfigurationA.tfResourceType).block, {
+      bucket: tf.only(S3Bucket.tfResourceType).ref("id"),
+      rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }],
+    });
+  });
+
+  test("SSE-KMS with a bucket key when a key ARN is configured", () => {
+    const kms = variant({ kmsKeyArn: KMS_KEY }).tf;
+    assert.deepEqual(kms.only(S3BucketServerSideEncryptionConfigurationA.tfResourceType).block.rule, [
+      { apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: KMS_KEY }, bucket_key_enabled: true },
+    ]);
+  });
+
+  test("the bucket policy denies every request made without TLS", () => {
+    const bucket = tf.only(S3Bucket.tfResourceType);
+    const policy = tf.only(S3BucketPolicy.tfResourceType);
+    assert.equal(policy.block.bucket, bucket.ref("id"));
+    const document = tf.deref(policy.block.policy);
+    assert.deepEqual(document.block.statement, [
+      {
+        sid: "DenyInsecureTransport",
+        effect: "Deny",
+        principals: [{ type: "*", identifiers: ["*"] }],
+        actions: ["s3:*"],
+        resources: [bucket.ref("arn"), `${bucket.ref("arn")}/*`],
+        condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+      },
+    ]);
+  });
+
+  test("the lifecycle rule expires leftovers under the prefix and aborts incomplete uploads", () => {
+    const lifecycle = tf.only(S3BucketLifecycleConfiguration.tfResourceType).block;
+    assert.equal(lifecycle.bucket, tf.only(S3Bucket.tfResourceType).ref("id"));
+    assert.deepEqual(lifecycle.rule, [
+      {
+        id: "expire-leftover-payloads",
+        status: "Enabled",
+        filter: [{ prefix: "payloads/" }],
+        expiration: [{ days: 7 }],
+        abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }],
+      },
+    ]);
+    const custom = variant({ payloadExpirationDays: 2, payloadPrefix: "in/" }).tf;
+    const rule = (custom.only(S3BucketLifecycleConfiguration.tfResourceType).block.rule as Record<string, unknown>[])[0]!;
+    assert.deepEqual([rule.filter, rule.expiration], [[{ prefix: "in/" }], [{ days: 2 }]]);
+  });
+});
+
+describe("functions", () => {
+  test("sender and consumer deploy their own bundle, by content hash, with the contract's handler", () => {
+    for (const [name, bundle] of [
+      [DEFAULT_SENDER_NAME, bundles.sender],
+      [DEFAULT_CONSUMER_NAME, bundles.consumer],
+    ] as const) {
+      const { lambda } = fn(tf, name);
+      assert.equal(lambda.block.handler, LAMBDA_HANDLER);
+      assert.equal(lambda.block.source_code_hash, bundle.contentHash);
+      const hex = Buffer.from(bundle.contentHash, "base64").toString("hex").slice(0, 32);
+      assert.match(String(lambda.block.filename), new RegExp(`^assets/[a-z]+_code_[0-9A-F]{8}/${hex}/archive\\.zip$`));
+    }
+    assert.notEqual(fn(tf, DEFAULT_SENDER_NAME).lambda.block.filename, fn(tf, DEFAULT_CONSUMER_NAME).lambda.block.filename);
+  });
+
+  test("nodejs22.x on arm64 with 512 MB and 30 s by default", () => {
+    for (const name of [DEFAULT_SENDER_NAME, DEFAULT_CONSUMER_NAME]) {
+      const { block } = fn(tf, name).lambda;
+      assert.deepEqual([block.runtime, block.architectures, block.memory_size, block.timeout], ["nodejs22.x", ["arm64"], 512, 30]);
+    }
+  });
+
+  test("nodejs24.x, x86_64, memory and timeout are configurable", () => {
+    const t = variant({ runtime: "nodejs24.x", architecture: "x86_64", memorySize: 1024, timeout: 60 }).tf;
+    for (const name of [DEFAULT_SENDER_NAME, DEFAULT_CONSUMER_NAME]) {
+      const { block } = fn(t, name).lambda;
+      assert.deepEqual([block.runtime, block.architectures, block.memory_size, block.timeout], ["nodejs24.x", ["x86_64"], 1024, 60]);
+    }
+  });
+
+  test("the environment is exactly what the contract module builds from the config", () => {
+    const bucketName = tf.only(S3Bucket.tfResourceType).ref("bucket");
+    const settings = pipelineSettings(config, bucketName);
+    assert.deepEqual(fn(tf, DEFAULT_SENDER_NAME).lambda.block.environment, { variables: senderEnvironment(settings) });
+    assert.deepEqual(fn(tf, DEFAULT_CONSUMER_NAME).lambda.block.environment, { variables: consumerEnvironment(settings) });
+
+    const custom = variant({
+      senderFunctionName: "send",
+      consumerFunctionName: "receive",
+      bucketName: "my-payloads",
+      payloadPrefix: "in/",
+      inlineLimitBytes: 262_144,
+      alwaysS3: true,
+      deleteAfterProcessing: false,
+    });
+    const s = pipelineSettings(custom.config, "my-payloads");
+    assert.deepEqual(s, {
+      senderName: "send",
+      consumerName: "receive",
+      bucket: "my-payloads",
+      prefix: "in/",
+      inlineLimitBytes: 262_144,
+      alwaysS3: true,
+      deleteAfterProcessing: false,
+    });
+    // The bucket name is still Terraform's, so a renamed bucket cannot drift from the env var.
+    const settingsInTf = { ...s, bucket: custom.tf.only(S3Bucket.tfResourceType).ref("bucket") };
+    assert.deepEqual(fn(custom.tf, "send").lambda.block.environment, { variables: senderEnvironment(settingsInTf) });
+    assert.deepEqual(fn(custom.tf, "receive").lambda.block.environment, { variables: consumerEnvironment(settingsInTf) });
+  });
+
+  test("each function has its own log group, with configurable retention, wired through logging_config", () => {
+    for (const [t, retention] of [
+      [tf, 14],
+      [variant({ logRetentionDays: 90 }).tf, 90],
+    ] as const) {
+      for (const name of [DEFAULT_SENDER_NAME, DEFAULT_CONSUMER_NAME]) {
+        const group = t.find(CloudwatchLogGroup.tfResourceType, "name", `/aws/lambda/${name}`);
+        assert.equal(group.block.retention_in_days, retention);
+        assert.deepEqual(fn(t, name).lambda.block.logging_config, { log_format: "Text", log_group: group.ref("name") });
+      }
+    }
+  });
+
+  test("each function waits for its role's policy", () => {
+    for (const name of [DEFAULT_SENDER_NAME, DEFAULT_CONSUMER_NAME]) {
+      const f = fn(tf, name);
+      assert.deepEqual(f.lambda.block.depends_on, [`${IamRolePolicy.tfResourceType}.${f.policyName}`]);
+    }
+  });
+});
+
+describe("IAM, least privilege", () => {
+  const trust = [{ effect: "Allow", actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }] }];
+
+  function expectedLogs(t: TfJson, name: string) {
+    const group = t.find(CloudwatchLogGroup.tfResourceType, "name", `/aws/lambda/${name}`);
+    return statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [`${group.ref("arn")}:*`]);
+  }
+
+  test("both roles trust only the Lambda service", () => {
+    for (const name of [DEFAULT_SENDER_NAME, DEFAULT_CONSUMER_NAME]) {
+      const { role } = fn(tf, name);
+      assert.equal(role.block.name_prefix, `${name}-`);
+      assert.deepEqual(tf.deref(role.block.assume_role_policy).block.statement, trust);
+    }
+  });
+
+  test("the sender may put objects under the prefix and invoke exactly the consumer", () => {
+    const bucketArn = tf.only(S3Bucket.tfResourceType).ref("arn");
+    const consumerArn = fn(tf, DEFAULT_CONSUMER_NAME).lambda.ref("arn");
+    assert.deepEqual(fn(tf, DEFAULT_SENDER_NAME).statements, [
+      expectedLogs(tf, DEFAULT_SENDER_NAME),
+      statement("WritePayloads", ["s3:PutObject"], [`${bucketArn}/payloads/*`]),
+      statement("InvokeConsumer", ["lambda:InvokeFunction"], [consumerArn]),
+    ]);
+  });
+
+  test("the consumer may get and delete objects under the prefix, list its bucket, and send to the failure queue", () => {
+    const bucketArn = tf.only(S3Bucket.tfResourceType).ref("arn");
+    const queueArn = tf.only(SqsQueue.tfResourceType).ref("arn");
+    assert.deepEqual(fn(tf, DEFAULT_CONSUMER_NAME).statements, [
+      expectedLogs(tf, DEFAULT_CONSUMER_NAME),
+      statement("ReadAndDeletePayloads", ["s3:GetObject", "s3:DeleteObject"], [`${bucketArn}/payloads/*`]),
+      statement("TellMissingPayloads", ["s3:ListBucket"], [bucketArn]),
+      statement("SendFailedEvents", ["sqs:SendMessage"], [queueArn]),
+    ]);
+  });
+
+  test("with KMS, the sender may generate data keys and the consumer decrypt, on that key only", () => {
+    const t = variant({ kmsKeyArn: KMS_KEY, payloadPrefix: "big/" }).tf;
+    const bucketArn = t.only(S3Bucket.tfResourceType).ref("arn");
+    assert.deepEqual(fn(t, DEFAULT_SENDER_NAME).statements, [
+      expectedLogs(t, DEFAULT_SENDER_NAME),
+      statement("WritePayloads", ["s3:PutObject"], [`${bucketArn}/big/*`]),
+      statement("InvokeConsumer", ["lambda:InvokeFunction"], [fn(t, DEFAULT_CONSUMER_NAME).lambda.ref("arn")]),
+      statement("EncryptPayloads", ["kms:GenerateDataKey"], [KMS_KEY]),
+    ]);
+    assert.deepEqual(fn(t, DEFAULT_CONSUMER_NAME).statements, [
+      expectedLogs(t, DEFAULT_CONSUMER_NAME),
+      statement("ReadAndDeletePayloads", ["s3:GetObject", "s3:DeleteObject"], [`${bucketArn}/big/*`]),
+      statement("TellMissingPayloads", ["s3:ListBucket"], [bucketArn]),
+      statement("SendFailedEvents", ["sqs:SendMessage"], [t.only(SqsQueue.tfResourceType).ref("arn")]),
+      statement("DecryptPayloads", ["kms:Decrypt"], [KMS_KEY]),
+    ]);
+  });
+
+  test("no Allow statement anywhere has a wildcard action or a bare * resource", () => {
+    for (const t of [tf, variant({ kmsKeyArn: KMS_KEY }).tf]) {
+      const documents = Object.entries(t.all(POLICY_DOC, "data"));
+      assert.equal(documents.length, 5, "two trust policies, two role policies, one bucket policy");
+      for (const [name, doc] of documents) {
+        for (const s of doc.statement as { effect: string; actions: string[]; resources?: string[] }[]) {
+          if (s.effect !== "Allow") continue;
+          for (const action of s.actions) assert.ok(!action.includes("*"), `${name}: action ${action}`);
+          for (const resource of s.resources ?? []) assert.notEqual(resource, "*", `${name}: resource *`);
+        }
+      }
+    }
+  });
+});
+
+describe("trigger", () => {
+  test("S3 may invoke the consumer only for this bucket, from this account", () => {
+    const permission = tf.only(LambdaPermission.tfResourceType).block;
+    const account = tf.only(DataAwsCallerIdentity.tfResourceType, "data");
+    assert.deepEqual(permission, {
+      statement_id: "AllowS3ObjectCreated",
+      action: "lambda:InvokeFunction",
+      function_name: fn(tf, DEFAULT_CONSUMER_NAME).lambda.ref("function_name"),
+      principal: "s3.amazonaws.com",
+      source_arn: tf.only(S3Bucket.tfResourceType).ref("arn"),
+      source_account: account.ref("account_id"),
+    });
+  });
+
+  test("one notification for the contract's events under the prefix, created after the permission", () => {
+    const notification = tf.only(S3BucketNotification.tfResourceType).block;
+    const permission = tf.only(LambdaPermission.tfResourceType);
+    assert.deepEqual(notification, {
+      bucket: tf.only(S3Bucket.tfResourceType).ref("id"),
+      lambda_function: [
+        { lambda_function_arn: fn(tf, DEFAULT_CONSUMER_NAME).lambda.ref("arn"), events: [...NOTIFICATION_EVENTS], filter_prefix: "payloads/" },
+      ],
+      depends_on: [`${LambdaPermission.tfResourceType}.${permission.name}`],
+    });
+    const custom = variant({ payloadPrefix: "in/" }).tf.only(S3BucketNotification.tfResourceType).block;
+    assert.equal((custom.lambda_function as Record<string, unknown>[])[0]!.filter_prefix, "in/");
+  });
+});
+
+describe("failure handling", () => {
+  test("the failure queue is encrypted and keeps messages 14 days", () => {
+    assert.deepEqual(tf.only(SqsQueue.tfResourceType).block, {
+      name: `${DEFAULT_CONSUMER_NAME}-failures`,
+      sqs_managed_sse_enabled: true,
+      message_retention_seconds: 1_209_600,
+    });
+  });
+
+  test("the consumer's async invocations retry as configured and then go to the queue", () => {
+    const consumer = fn(tf, DEFAULT_CONSUMER_NAME);
+    const expected = (t: TfJson, retries: number, age: number) => ({
+      function_name: fn(t, DEFAULT_CONSUMER_NAME).lambda.ref("function_name"),
+      maximum_retry_attempts: retries,
+      maximum_event_age_in_seconds: age,
+      destination_config: { on_failure: { destination: t.only(SqsQueue.tfResourceType).ref("arn") } },
+      depends_on: [`${IamRolePolicy.tfResourceType}.${fn(t, DEFAULT_CONSUMER_NAME).policyName}`],
+    });
+    assert.deepEqual(tf.only(LambdaFunctionEventInvokeConfig.tfResourceType).block, expected(tf, 2, 21_600));
+    assert.ok(consumer.policyName);
+    const custom = variant({ maxRetryAttempts: 0, maxEventAgeSeconds: 60 }).tf;
+    assert.deepEqual(custom.only(LambdaFunctionEventInvokeConfig.tfResourceType).block, expected(custom, 0, 60));
+  });
+});
+
+describe("outputs and references", () => {
+  test("outputs name the bucket, both functions and the failure queue", () => {
+    const sender = fn(tf, DEFAULT_SENDER_NAME).lambda;
+    const consumer = fn(tf, DEFAULT_CONSUMER_NAME).lambda;
+    const values = Object.fromEntries(Object.entries(tf.json.output!).map(([k, v]) => [k, v.value]));
+    assert.deepEqual(values, {
+      bucket_name: tf.only(S3Bucket.tfResourceType).ref("bucket"),
+      sender_function_name: sender.ref("function_name"),
+      sender_function_arn: sender.ref("arn"),
+      consumer_function_name: consumer.ref("function_name"),
+      consumer_function_arn: consumer.ref("arn"),
+      failure_queue_url: tf.only(SqsQueue.tfResourceType).ref("url"),
+    });
+  });
+
+  test("every reference points at a declared resource or data source", () => {
+    for (const t of [tf, variant({ kmsKeyArn: KMS_KEY, stateBucket: "my-tf-state" }).tf]) {
+      const references = [...t.text.matchAll(/\$\{(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z0-9_]+\}/g)];
+      assert.ok(references.length > 20);
+      for (const [expression, data, type, name] of references) {
+        assert.ok(t.all(type!, data ? "data" : "resource")[name!], `${expression} points to nothing`);
+      }
+      for (const dependsOn of [...t.text.matchAll(/"(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)"/g)]) {
+        assert.ok(t.all(dependsOn[1]!)[dependsOn[2]!], `depends_on ${dependsOn[0]} points to nothing`);
+      }
+    }
+  });
+});

@@ -1,0 +1,150 @@
+/**
+ * The deployed pipeline: payload bucket, sender and consumer functions with least-privilege
+ * roles, the S3 trigger, and a failure queue for the consumer's asynchronous invocations.
+ */
+import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack, type TerraformBackend } from "cdktf";
+import type { Construct } from "constructs";
+import type { Bundle, FunctionRole } from "../bundling/bundle";
+import { consumerEnvironment, senderEnvironment } from "../lib/contract";
+import { pipelineSettings, type StackConfig } from "./config";
+import { NodejsFunction } from "./nodejs-function";
+import { PayloadBucket } from "./payload-bucket";
+import { S3Trigger } from "./s3-trigger";
+
+/** SQS's maximum retention, so a failed event waits as long as possible for someone to look. */
+const FAILURE_RETENTION_SECONDS = 14 * 24 * 60 * 60;
+
+export interface PipelineStackProps {
+  /** Validated settings, from `loadStackConfig()`. */
+  readonly config: StackConfig;
+  /** Bundles from `bundleHandlers()`, built once by the caller (main.ts, or a test file). */
+  readonly bundles: Readonly<Record<FunctionRole, Bundle>>;
+}
+
+export class PipelineStack extends TerraformStack {
+  public readonly provider: AwsProvider;
+  public readonly backend: TerraformBackend;
+  public readonly payloads: PayloadBucket;
+  public readonly failureQueue: SqsQueue;
+  public readonly consumer: NodejsFunction;
+  public readonly sender: NodejsFunction;
+  public readonly trigger: S3Trigger;
+  public readonly consumerInvokeConfig: LambdaFunctionEventInvokeConfig;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id);
+    const { config, bundles } = props;
+
+    this.provider = new AwsProvider(this, "aws", {
+      region: config.region,
+      defaultTags: [{ tags: { ...config.defaultTags } }],
+    });
+
+    this.backend = config.stateBucket !== undefined ? this.s3Backend(config, config.stateBucket) : this.localBackend(config);
+
+    this.payloads = new PayloadBucket(this, "payloads", {
+      bucketName: config.bucketName,
+      bucketPrefix: config.bucketPrefix,
+      forceDestroy: config.forceDestroy,
+      kmsKeyArn: config.kmsKeyArn,
+      payloadPrefix: config.payloadPrefix,
+      expirationDays: config.payloadExpirationDays,
+    });
+    const bucket = this.payloads.bucket;
+    const payloadObjects = `${bucket.arn}/${config.payloadPrefix}*`;
+    const settings = pipelineSettings(config, bucket.bucket);
+
+    this.failureQueue = new SqsQueue(this, "failure_queue", {
+      name: `${config.consumerFunctionName}-failures`,
+      sqsManagedSseEnabled: true,
+      messageRetentionSeconds: FAILURE_RETENTION_SECONDS,
+    });
+
+    const common = {
+      runtime: config.runtime,
+      architecture: config.architecture,
+      memorySize: config.memorySize,
+      timeout: config.timeout,
+      logRetentionDays: config.logRetentionDays,
+    };
+
+    this.consumer = new NodejsFunction(this, "consumer", {
+      ...common,
+      functionName: config.consumerFunctionName,
+      bundle: bundles.consumer,
+      environment: consumerEnvironment(settings),
+      policyStatements: [
+        { sid: "ReadAndDeletePayloads", effect: "Allow", actions: ["s3:GetObject", "s3:DeleteObject"], resources: [payloadObjects] },
+        // Without ListBucket, S3 answers a get of a missing key with 403 AccessDenied instead of
+        // 404 NoSuchKey, and the consumer could not tell an already-processed duplicate delivery
+        // from a permissions problem. A prefix condition would not help: the 404 check carries no
+        // prefix, so the grant is on this bucket, which holds nothing but payloads.
+        { sid: "TellMissingPayloads", effect: "Allow", actions: ["s3:ListBucket"], resources: [bucket.arn] },
+        // Lambda sends failed asynchronous events to the destination with the function's role.
+        { sid: "SendFailedEvents", effect: "Allow", actions: ["sqs:SendMessage"], resources: [this.failureQueue.arn] },
+        ...kmsStatement(config, "DecryptPayloads", "kms:Decrypt"),
+      ],
+    });
+
+    this.sender = new NodejsFunction(this, "sender", {
+      ...common,
+      functionName: config.senderFunctionName,
+      bundle: bundles.sender,
+      environment: senderEnvironment(settings),
+      policyStatements: [
+        { sid: "WritePayloads", effect: "Allow", actions: ["s3:PutObject"], resources: [payloadObjects] },
+        { sid: "InvokeConsumer", effect: "Allow", actions: ["lambda:InvokeFunction"], resources: [this.consumer.function.arn] },
+        // SSE-KMS puts need a data key; single-part puts need nothing else from KMS.
+        ...kmsStatement(config, "EncryptPayloads", "kms:GenerateDataKey"),
+      ],
+    });
+
+    this.trigger = new S3Trigger(this, "trigger", {
+      bucket,
+      function: this.consumer.function,
+      prefix: config.payloadPrefix,
+    });
+
+    this.consumerInvokeConfig = new LambdaFunctionEventInvokeConfig(this, "consumer_async", {
+      functionName: this.consumer.function.functionName,
+      maximumRetryAttempts: config.maxRetryAttempts,
+      maximumEventAgeInSeconds: config.maxEventAgeSeconds,
+      destinationConfig: { onFailure: { destination: this.failureQueue.arn } },
+      // Lambda checks that the role may send to the destination when this is written.
+      dependsOn: [this.consumer.policy],
+    });
+
+    const outputs = {
+      bucket_name: [bucket.bucket, "Payload bucket"],
+      sender_function_name: [this.sender.function.functionName, "Function to invoke with a payload"],
+      sender_function_arn: [this.sender.function.arn, "Sender function ARN"],
+      consumer_function_name: [this.consumer.function.functionName, "Function that receives the payloads"],
+      consumer_function_arn: [this.consumer.function.arn, "Consumer function ARN"],
+      failure_queue_url: [this.failureQueue.url, "Consumer events that failed every retry"],
+    };
+    for (const [name, [value, description]] of Object.entries(outputs)) {
+      new TerraformOutput(this, name, { value, description });
+    }
+  }
+
+  private localBackend(config: StackConfig): LocalBackend {
+    // Explicit, because cdktf's default local backend writes an absolute path into the output.
+    return new LocalBackend(this, { path: config.localStatePath });
+  }
+
+  private s3Backend(config: StackConfig, bucket: string): S3Backend {
+    const backend = new S3Backend(this, { bucket, key: config.stateKey, region: config.stateRegion, encrypt: true });
+    // cdktf 0.21's S3BackendConfig predates Terraform 1.10's S3-native locking, so the typed
+    // config cannot express it; the override adds exactly that one backend argument.
+    backend.addOverride("use_lockfile", true);
+    return backend;
+  }
+}
+
+function kmsStatement(config: StackConfig, sid: string, action: string): DataAwsIamPolicyDocumentStatement[] {
+  return config.kmsKeyArn === undefined ? [] : [{ sid, effect: "Allow", actions: [action], resources: [config.kmsKeyArn] }];
+}

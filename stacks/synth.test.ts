@@ -1,0 +1,177 @@
+/**
+ * Determinism: plans reviewed in pull requests must not change unless the code did. main.ts is
+ * run in two fresh copies of the project, in different directories, and must write byte-identical
+ * JSON with no trace of the machine; a change to one handler must change only that function.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { appendFileSync, cpSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { PROJECT_ROOT } from "../bundling/bundle";
+import { DEFAULT_SENDER_NAME } from "../lib/contract";
+import { configFrom, synthesize, type Bundles } from "./test-support";
+
+const run = promisify(execFile);
+const STACK = "lambda-s3-async-lambda";
+const EXCLUDED = new Set(["node_modules", ".git", "cdktf.out", "dist", ".local"]);
+
+let base: string;
+let copies: { a: string; b: string };
+let invalidRun: Promise<unknown>;
+let bundler: typeof import("../bundling/bundle");
+/** Copy b's bundles, rebuilt in-process: the same bytes main.ts deployed there. */
+let bundles: Bundles;
+
+/** Hard links keep node_modules real (esbuild resolves symlinks) without copying 500 MB. */
+function linkTree(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const src = path.join(from, entry.name);
+    const dst = path.join(to, entry.name);
+    if (entry.isDirectory()) linkTree(src, dst);
+    else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(src), dst);
+    else linkSync(src, dst);
+  }
+}
+
+/** What a fresh clone plus `npm ci` would hold, without build outputs. */
+function copyProject(dir: string): string {
+  cpSync(PROJECT_ROOT, dir, {
+    recursive: true,
+    filter: (src) => {
+      const top = path.relative(PROJECT_ROOT, src).split(path.sep)[0]!;
+      return !EXCLUDED.has(top) && !top.startsWith(".synth-copies-");
+    },
+  });
+  linkTree(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"));
+  return dir;
+}
+
+/** `npx tsx main.ts`, minus npx, with no stack settings leaking in from outside. */
+function synth(dir: string, extraEnv: Record<string, string> = {}) {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("STACK_") && !k.startsWith("CDKTF_") && !k.startsWith("NODE_TEST")),
+  );
+  return run(process.execPath, ["--import", "tsx", "main.ts"], { cwd: dir, env: { ...env, ...extraEnv }, timeout: 90_000 });
+}
+
+function stackDir(copy: string): string {
+  return path.join(copy, "cdktf.out", "stacks", STACK);
+}
+
+function output(copy: string): string {
+  return readFileSync(path.join(stackDir(copy), "cdk.tf.json"), "utf8");
+}
+
+/** Every string in a JSON document, keys included. */
+function strings(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.flatMap(strings);
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => [k, ...strings(v)]);
+  return [];
+}
+
+/** Fails on anything that ties the output to a machine, a directory or a moment. */
+function assertPortable(text: string, forbidden: readonly string[]): void {
+  for (const dir of [PROJECT_ROOT, os.tmpdir(), os.homedir(), ...forbidden]) {
+    assert.ok(!text.includes(dir), `output contains the path ${dir}`);
+  }
+  for (const s of strings(JSON.parse(text))) {
+    // cdktf's "//" metadata keys and log group names are the only strings that may start with a slash.
+    assert.ok(!s.startsWith("/") || s === "//" || s.startsWith("/aws/lambda/"), `absolute path in output: ${s}`);
+    assert.ok(!/^[A-Za-z]:[\\/]/.test(s), `absolute Windows path in output: ${s}`);
+    assert.ok(!/\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(s), `timestamp in output: ${s}`);
+    assert.ok(!/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.test(s), `UUID in output: ${s}`);
+  }
+}
+
+/** Paths of the leaves that differ between two JSON documents. */
+function differences(x: unknown, y: unknown, at = ""): string[] {
+  if (x && y && typeof x === "object" && typeof y === "object") {
+    return [...new Set([...Object.keys(x), ...Object.keys(y)])].flatMap((key) =>
+      differences((x as Record<string, unknown>)[key], (y as Record<string, unknown>)[key], `${at}.${key}`),
+    );
+  }
+  return x === y ? [] : [at];
+}
+
+before(async () => {
+  const copyBoth = () => ({ a: copyProject(path.join(base, "a")), b: copyProject(path.join(base, "somewhere", "else", "b")) });
+  try {
+    base = mkdtempSync(path.join(os.tmpdir(), "synth-copies-"));
+    copies = copyBoth();
+  } catch (err) {
+    // Hard links cannot cross file systems; the project's own directory shares node_modules'.
+    if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+    rmSync(base, { recursive: true, force: true });
+    base = mkdtempSync(path.join(PROJECT_ROOT, ".synth-copies-"));
+    copies = copyBoth();
+  }
+  // Validation fails before anything is written, so this can share copy a. Inspected below.
+  invalidRun = synth(copies.a, { STACK_MEMORY_SIZE: "64" }).then(
+    () => assert.fail("synthesis with memorySize 64 succeeded"),
+    (err: unknown) => err,
+  );
+  await Promise.all([synth(copies.a), synth(copies.b), invalidRun]);
+  bundler = await import(pathToFileURL(path.join(copies.b, "bundling", "bundle.ts")).href);
+  bundles = await bundler.bundleHandlers();
+});
+
+after(async () => {
+  await Promise.all(readdirSync(base).map((entry) => rm(path.join(base, entry), { recursive: true, force: true })));
+  rmSync(base, { recursive: true, force: true });
+});
+
+test("main.ts writes cdktf.out/stacks/<stack>/cdk.tf.json, each function pointing at a zip of its bundle", () => {
+  const json = JSON.parse(output(copies.a));
+  const functions = Object.values(json.resource.aws_lambda_function) as { filename: string; source_code_hash: string }[];
+  assert.deepEqual(functions.map((f) => f.source_code_hash).sort(), [bundles.sender.contentHash, bundles.consumer.contentHash].sort());
+  for (const f of functions) {
+    assert.ok(!path.isAbsolute(f.filename), f.filename);
+    const zip = readFileSync(path.join(stackDir(copies.a), f.filename));
+    assert.equal(zip.readUInt32LE(0), 0x04034b50, "a zip archive");
+    // The module and its source map.
+    assert.ok(zip.includes("index.mjs") && zip.includes("index.mjs.map"));
+  }
+});
+
+test("two clean syntheses in different directories are byte-identical and portable", () => {
+  assert.equal(output(copies.b), output(copies.a));
+  assert.equal(readFileSync(path.join(copies.b, "cdktf.out", "manifest.json"), "utf8"), readFileSync(path.join(copies.a, "cdktf.out", "manifest.json"), "utf8"));
+  assertPortable(output(copies.a), [base]);
+});
+
+test("the KMS, S3-backend and nodejs24.x variant is as portable", () => {
+  const config = configFrom({ kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/abcd", stateBucket: "state-bucket", runtime: "nodejs24.x" });
+  const one = synthesize(config, bundles, path.join(base, "one")).text;
+  assert.equal(synthesize(config, bundles, path.join(base, "two", "deeper")).text, one);
+  assertPortable(one, [base]);
+});
+
+test("changing the sender's source changes only the sender's code hash and asset path", async () => {
+  appendFileSync(path.join(copies.b, "handlers", "sender.ts"), '\nexport const synthProbe = "changed";\n');
+  const changed = await bundler.bundleHandlers();
+  assert.equal(changed.consumer.contentHash, bundles.consumer.contentHash);
+  assert.notEqual(changed.sender.contentHash, bundles.sender.contentHash);
+
+  const config = configFrom();
+  const outdir = path.join(base, "changed");
+  const before = synthesize(config, bundles, outdir);
+  const sender = before.find("aws_lambda_function", "function_name", DEFAULT_SENDER_NAME).name;
+  assert.deepEqual(differences(before.json, synthesize(config, changed, outdir).json).sort(), [
+    `.resource.aws_lambda_function.${sender}.filename`,
+    `.resource.aws_lambda_function.${sender}.source_code_hash`,
+  ]);
+});
+
+test("a bad setting stops main.ts with the validation message and no stack trace", async () => {
+  const err = (await invalidRun) as { code: number; stderr: string };
+  assert.equal(err.code, 1);
+  assert.match(err.stderr, /memorySize = "64" \(from environment variable STACK_MEMORY_SIZE\): must be an integer from 128 to 10240 MB/);
+  assert.ok(!err.stderr.includes("    at "), err.stderr);
+});
