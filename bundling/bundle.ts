@@ -72,7 +72,7 @@ async function bundleOne(role: FunctionRole, outDir: string, target: string): Pr
     format: "esm",
     target,
     minify: true,
-    sourcemap: "external",
+    sourcemap: "linked",
     sourcesContent: false,
     legalComments: "none",
     logLevel: "warning",

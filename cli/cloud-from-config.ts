@@ -1,0 +1,17 @@
+/**
+ * The local cloud configured like the deployment: the same settings (names, prefix, limit,
+ * switches, retries, timeout) the stack would give the functions, from the same cdktf context and
+ * environment variables.
+ */
+import type { LocalCloudOptions } from "../local/cloud";
+import { LOCAL_BUCKET } from "../local/cloud";
+import { pipelineSettings, type StackConfig } from "../stacks/config";
+
+export function localCloudOptions(config: StackConfig): LocalCloudOptions {
+  return {
+    settings: pipelineSettings(config, config.bucketName ?? LOCAL_BUCKET),
+    region: config.region,
+    timeoutSeconds: config.timeout,
+    asyncInvokeConfig: { maxRetryAttempts: config.maxRetryAttempts, maxEventAgeSeconds: config.maxEventAgeSeconds },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Invoking the sender the way any client does, through Lambda's Invoke API, for `npm start` and
+ * `npm run invoke`; locally or against a deployed stack, the code path is the same.
+ */
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { BINARY_INPUT_KEY } from "../lib/contract";
+
+/** What SendPayloadFunction returns (see handlers/sender.ts). */
+export interface SenderResponse {
+  route: "inline" | "s3";
+  reason?: string;
+  id: string;
+  format: "json" | "binary";
+  size: number;
+  sha256: string;
+  elapsedMs: number;
+  inlineSize?: number;
+  bucket?: string;
+  key?: string;
+}
+
+export class SenderError extends Error {
+  override readonly name = "SenderError";
+}
+
+/** Credentials the local cloud accepts; it does not check signatures. */
+export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
+
+export function localLambdaClient(endpoint: string, region: string): LambdaClient {
+  return new LambdaClient({ endpoint, region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+}
+
+/**
+ * The request body for a file's bytes: valid UTF-8 JSON is sent as the event itself; anything
+ * else (or `binary: true`) is wrapped as `{"$base64": ...}` so the consumer gets these exact bytes.
+ */
+export function requestBodyFor(bytes: Uint8Array, binary = false): { body: Uint8Array; format: "json" | "binary" } {
+  if (!binary) {
+    try {
+      const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      JSON.parse(text);
+      return { body: bytes, format: "json" };
+    } catch {
+      // not UTF-8 JSON: send it as binary
+    }
+  }
+  return { body: Buffer.from(JSON.stringify({ [BINARY_INPUT_KEY]: Buffer.from(bytes).toString("base64") })), format: "binary" };
+}
+
+export async function invokeSender(client: LambdaClient, functionName: string, body: Uint8Array): Promise<SenderResponse> {
+  let out;
+  try {
+    out = await client.send(new InvokeCommand({ FunctionName: functionName, Payload: body }));
+  } catch (err) {
+    const e = err as Error & { $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    throw new SenderError(`Invoking ${functionName} failed: ${e.name}: ${e.message}${status ? ` (HTTP ${status})` : ""}`);
+  }
+  const text = Buffer.from(out.Payload ?? new Uint8Array()).toString("utf8");
+  if (out.FunctionError) {
+    let detail = text;
+    try {
+      const parsed = JSON.parse(text) as { errorType?: string; errorMessage?: string };
+      detail = `${parsed.errorType ?? "Error"}: ${parsed.errorMessage ?? text}`;
+    } catch {
+      // keep the raw body
+    }
+    throw new SenderError(`${functionName} failed (${out.FunctionError}): ${detail}`);
+  }
+  return JSON.parse(text) as SenderResponse;
+}

@@ -1,0 +1,177 @@
+/**
+ * The whole pipeline on loopback: local S3 with the payload bucket and its notification, and the
+ * local Lambda API running the sender and consumer bundles with the environment the stack gives
+ * them. `npm start`, `npm run local` and the end-to-end tests all start it through here.
+ */
+import { type Bundle, bundleHandlers, type FunctionRole } from "../bundling/bundle";
+import {
+  consumerEnvironment,
+  DEFAULT_CONSUMER_NAME,
+  DEFAULT_SENDER_NAME,
+  DEFAULTS,
+  type PipelineSettings,
+  senderEnvironment,
+} from "../lib/contract";
+import type { LogListener } from "./function-process";
+import { type AsyncInvokeConfig, type LambdaApi, startLambdaApi } from "./lambda-api";
+import { type LocalS3, startLocalS3 } from "./s3";
+
+/** Bucket name of the local cloud; a deployed stack names its own bucket. */
+export const LOCAL_BUCKET = "lambda-s3-async-lambda-local";
+
+export interface LocalCloudOptions {
+  /** @default function names and flags from the contract, bucket {@link LOCAL_BUCKET} */
+  readonly settings?: Partial<PipelineSettings>;
+  /** @default 0, an ephemeral port (`npm run local` uses 3001, like SAM) */
+  readonly lambdaPort?: number;
+  /** @default 0, an ephemeral port (`npm run local` uses 4568, like s3rver) */
+  readonly s3Port?: number;
+  /** @default "us-east-1" */
+  readonly region?: string;
+  /**
+   * The Lambda API's own Event limit, independent of `settings.inlineLimitBytes` (what the sender
+   * believes), so a test can make Lambda stricter than the sender and force the 413 fallback.
+   * @default EVENT_PAYLOAD_LIMIT_BYTES
+   */
+  readonly eventLimitBytes?: number;
+  /** @default Lambda's defaults with short retry delays, see {@link AsyncInvokeConfig} */
+  readonly asyncInvokeConfig?: AsyncInvokeConfig;
+  /** Where records of events that failed for good are written. @default see LambdaApiOptions */
+  readonly failureDir?: string;
+  /** Where s3rver keeps objects. @default a temporary directory, removed on close */
+  readonly s3Directory?: string;
+  /** @default 60 */
+  readonly timeoutSeconds?: number;
+  /** Every log line of every function, with the function's name. */
+  readonly onLog?: LogListener;
+  /** @default bundles the handlers with `bundleHandlers()` */
+  readonly bundles?: Record<FunctionRole, Bundle>;
+}
+
+export interface LogLine {
+  readonly functionName: string;
+  readonly line: string;
+}
+
+export interface LocalCloud {
+  readonly settings: PipelineSettings;
+  readonly region: string;
+  /** For `endpoint` in a LambdaClient or `--endpoint-url` of `aws lambda`. */
+  readonly lambdaEndpoint: string;
+  /** For `endpoint` in an S3Client or `--endpoint-url` of `aws s3`. */
+  readonly s3Endpoint: string;
+  readonly lambda: LambdaApi;
+  readonly s3: LocalS3;
+  readonly bundles: Record<FunctionRole, Bundle>;
+  /** The most recent log lines (up to 10,000), oldest first. */
+  readonly logs: readonly LogLine[];
+  /**
+   * Resolves with the first line of `functionName`, logged since start, that satisfies
+   * `predicate`; rejects after `timeoutMs` with the last lines in the message.
+   */
+  waitForLog(functionName: string, predicate: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  /** Resolves when no invocation is in flight, queued or waiting for a retry. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const LOG_HISTORY = 10_000;
+
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const settings: PipelineSettings = {
+    senderName: DEFAULT_SENDER_NAME,
+    consumerName: DEFAULT_CONSUMER_NAME,
+    bucket: LOCAL_BUCKET,
+    prefix: DEFAULTS.prefix,
+    inlineLimitBytes: DEFAULTS.inlineLimit,
+    alwaysS3: DEFAULTS.alwaysS3,
+    deleteAfterProcessing: DEFAULTS.deleteAfterProcessing,
+    ...options.settings,
+  };
+  const region = options.region ?? "us-east-1";
+  const bundles = options.bundles ?? (await bundleHandlers());
+
+  const logs: LogLine[] = [];
+  const listeners = new Set<(entry: LogLine) => void>();
+  const onLog: LogListener = (functionName, line) => {
+    const entry = { functionName, line };
+    logs.push(entry);
+    if (logs.length > LOG_HISTORY) logs.splice(0, logs.length - LOG_HISTORY);
+    options.onLog?.(functionName, line);
+    for (const listener of listeners) listener(entry);
+  };
+
+  let lambda: LambdaApi | undefined;
+  const s3 = await startLocalS3({
+    bucket: settings.bucket,
+    port: options.s3Port ?? 0,
+    region,
+    ...(options.s3Directory !== undefined && { directory: options.s3Directory }),
+    notification: {
+      prefix: settings.prefix,
+      invokeAsync(body) {
+        try {
+          if (!lambda) throw new Error("the Lambda API is not running");
+          lambda.invokeAsync(settings.consumerName, body);
+        } catch (error) {
+          onLog(settings.consumerName, `S3 notification not delivered: ${String(error)}; event: ${Buffer.from(body).toString()}`);
+        }
+      },
+    },
+  });
+  try {
+    const timeout = options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {};
+    lambda = await startLambdaApi({
+      port: options.lambdaPort ?? 0,
+      region,
+      ...(options.eventLimitBytes !== undefined && { eventLimitBytes: options.eventLimitBytes }),
+      ...(options.asyncInvokeConfig !== undefined && { asyncInvokeConfig: options.asyncInvokeConfig }),
+      ...(options.failureDir !== undefined && { failureDir: options.failureDir }),
+      environment: { AWS_ENDPOINT_URL_S3: s3.endpoint },
+      onLog,
+      functions: [
+        { name: settings.senderName, bundleFile: bundles.sender.file, environment: senderEnvironment(settings), ...timeout },
+        { name: settings.consumerName, bundleFile: bundles.consumer.file, environment: consumerEnvironment(settings), ...timeout },
+      ],
+    });
+  } catch (error) {
+    await s3.close();
+    throw error;
+  }
+  const api = lambda;
+
+  let closing: Promise<void> | undefined;
+  return {
+    settings,
+    region,
+    lambdaEndpoint: api.endpoint,
+    s3Endpoint: s3.endpoint,
+    lambda: api,
+    s3,
+    bundles,
+    logs,
+    waitForLog(functionName, predicate, timeoutMs = 10_000) {
+      const seen = logs.find((l) => l.functionName === functionName && predicate(l.line));
+      if (seen) return Promise.resolve(seen.line);
+      return new Promise((resolve, reject) => {
+        const listener = (entry: LogLine) => {
+          if (entry.functionName !== functionName || !predicate(entry.line)) return;
+          clearTimeout(timer);
+          listeners.delete(listener);
+          resolve(entry.line);
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(listener);
+          const recent = logs.slice(-20).map((l) => `  ${l.functionName}: ${l.line}`).join("\n");
+          reject(new Error(`No log line of ${functionName} matched within ${timeoutMs} ms. Last lines:\n${recent}`));
+        }, timeoutMs);
+        listeners.add(listener);
+      });
+    },
+    idle: () => api.idle(),
+    close() {
+      closing ??= Promise.all([api.close(), s3.close()]).then(() => undefined);
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * Entry of one local execution environment: a child process that imports one function bundle
+ * and serves its invocations one at a time over IPC, like the Lambda Node.js runtime does over
+ * the Runtime API. The parent (function-process.ts) bundles this file with esbuild and starts it
+ * under plain node, so the function runs without tsx's loader hooks, as it would on Lambda.
+ *
+ * argv: <absolute bundle file> <end-of-invocation marker>
+ * The marker is written to stdout and stderr after each invocation so the parent knows every
+ * log line of that invocation has arrived before it reports the result (pipes and the IPC
+ * channel are separate and not ordered with each other).
+ */
+import { pathToFileURL } from "node:url";
+
+/** Parent → child. */
+export interface InvokeMessage {
+  readonly type: "invoke";
+  readonly requestId: string;
+  readonly invokedFunctionArn: string;
+  /** Epoch milliseconds at which the parent times the invocation out. */
+  readonly deadline: number;
+  /** The exact request body; valid UTF-8 JSON (the API checked it). */
+  readonly payload: Uint8Array;
+}
+
+/** The error object Lambda returns for an unhandled function error. */
+export interface FunctionError {
+  readonly errorType: string;
+  readonly errorMessage: string;
+  readonly trace?: readonly string[];
+}
+
+/** What one invocation produced: the result as JSON text, or the error. */
+export type Outcome = { readonly ok: true; readonly payload: string } | { readonly ok: false; readonly error: FunctionError };
+
+/** Child → parent. */
+export type ResultMessage = {
+  readonly type: "result";
+  readonly requestId: string;
+  readonly maxRssBytes: number;
+  /** From process start until the bundle was imported. */
+  readonly initDurationMs: number;
+} & Outcome;
+
+type Handler = (event: unknown, context: object) => unknown;
+
+// Only run as a process entry: the parent imports this module for its types alone.
+if (process.send !== undefined && process.argv[2] !== undefined) {
+  serve(process.argv[2], process.argv[3] ?? "");
+}
+
+function serve(bundleFile: string, marker: string): void {
+  const exportName = (process.env._HANDLER ?? "index.handler").split(".").pop() ?? "handler";
+  const init: Promise<Handler | FunctionError> = import(pathToFileURL(bundleFile).href).then(
+    (module: Record<string, unknown>) => {
+      const handler = module[exportName];
+      if (typeof handler === "function") return handler as Handler;
+      return {
+        errorType: "Runtime.HandlerNotFound",
+        errorMessage: `${process.env._HANDLER} is undefined or not exported`,
+      };
+    },
+    // An error while importing (a missing environment variable, say) fails every invocation
+    // with the real message, as Lambda reports init errors.
+    (error: unknown) => toFunctionError(error),
+  );
+  let initDurationMs = 0;
+  void init.then((loaded) => {
+    initDurationMs = performance.now();
+    if (typeof loaded !== "function") console.error(`ERROR\tInit Error\t${JSON.stringify(loaded)}`);
+  });
+
+  let chain = Promise.resolve();
+  process.on("message", (message: InvokeMessage) => {
+    chain = chain.then(async () => {
+      const loaded = await init;
+      const outcome: Outcome = typeof loaded === "function" ? await run(loaded, message) : { ok: false, error: loaded };
+      // The Node.js runtime logs unhandled errors too, so they show up in the log stream.
+      if (!outcome.ok) console.error(`${message.requestId}\tERROR\tInvoke Error\t${JSON.stringify(outcome.error)}`);
+      process.stdout.write(`${marker}\n`);
+      process.stderr.write(`${marker}\n`);
+      const reply: ResultMessage = {
+        type: "result",
+        requestId: message.requestId,
+        maxRssBytes: process.memoryUsage.rss(),
+        initDurationMs,
+        ...outcome,
+      };
+      process.send?.(reply);
+    });
+  });
+  // The parent is gone: a Lambda environment without its control plane has nothing left to do.
+  process.on("disconnect", () => process.exit(0));
+}
+
+async function run(handler: Handler, message: InvokeMessage): Promise<Outcome> {
+  let event: unknown;
+  try {
+    event = JSON.parse(new TextDecoder().decode(message.payload));
+  } catch (error) {
+    return { ok: false, error: { errorType: "Runtime.InvalidEvent", errorMessage: String(error) } };
+  }
+  const env = process.env;
+  const context = {
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: message.invokedFunctionArn,
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: message.requestId,
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
+  };
+  let result: unknown;
+  try {
+    result = await handler(event, context);
+  } catch (error) {
+    return { ok: false, error: toFunctionError(error) };
+  }
+  try {
+    // Lambda answers `null` for a handler that returns nothing.
+    return { ok: true, payload: JSON.stringify(result) ?? "null" };
+  } catch (error) {
+    return {
+      ok: false,
+      error: { errorType: "Runtime.MarshalError", errorMessage: `Unable to marshal response: ${String(error)}` },
+    };
+  }
+}
+
+/** The shape the Node.js runtime gives an unhandled error. */
+function toFunctionError(error: unknown): FunctionError {
+  if (error instanceof Error) {
+    return { errorType: error.name, errorMessage: error.message, trace: (error.stack ?? "").split("\n") };
+  }
+  return { errorType: typeof error, errorMessage: typeof error === "string" ? error : JSON.stringify(error) ?? String(error) };
+}
