@@ -12,6 +12,7 @@ export function localCloudOptions(config: StackConfig): LocalCloudOptions {
     settings: pipelineSettings(config, config.bucketName ?? LOCAL_BUCKET),
     region: config.region,
     timeoutSeconds: config.timeout,
+    memorySizeMb: config.memorySize,
     asyncInvokeConfig: { maxRetryAttempts: config.maxRetryAttempts, maxEventAgeSeconds: config.maxEventAgeSeconds },
   };
 }

@@ -5,6 +5,10 @@
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { BINARY_INPUT_KEY } from "../lib/contract";
 
+// The SDK warns on every client in Node < 22. These tools only drive Lambda's API; the functions
+// themselves run on nodejs22.x or nodejs24.x.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 /** What SendPayloadFunction returns (see handlers/sender.ts). */
 export interface SenderResponse {
   route: "inline" | "s3";

@@ -27,7 +27,11 @@ export type SendResult = {
   sha256: string;
   /** Milliseconds this function spent serializing and sending. */
   elapsedMs: number;
-} & ({ route: "inline"; inlineSize: number } | { route: "s3"; reason: S3Reason; bucket: string; key: string });
+} & (
+  | { route: "inline"; inlineSize: number }
+  /** `inlineSize` is absent when the always-S3 switch skipped sizing. */
+  | { route: "s3"; reason: S3Reason; inlineSize?: number; bucket: string; key: string }
+);
 
 export async function handler(event: unknown): Promise<SendResult> {
   const started = performance.now();
@@ -37,8 +41,10 @@ export async function handler(event: unknown): Promise<SendResult> {
   const elapsed = () => Math.round(performance.now() - started);
 
   let reason: S3Reason = "always-s3";
+  let inlineSize: number | undefined;
   if (!config.alwaysS3) {
     const envelope = inlineEnvelope(meta, bytes);
+    inlineSize = envelope.size;
     reason = "too-large";
     if (envelope.size <= config.inlineLimitBytes) {
       try {
@@ -71,7 +77,7 @@ export async function handler(event: unknown): Promise<SendResult> {
       Metadata: toObjectMetadata(meta),
     }),
   );
-  const result: SendResult = { route: "s3", reason, ...common, bucket: config.bucket, key, elapsedMs: elapsed() };
+  const result: SendResult = { route: "s3", reason, ...common, ...(inlineSize !== undefined && { inlineSize }), bucket: config.bucket, key, elapsedMs: elapsed() };
   log("info", "payload sent", result);
   return result;
 }

@@ -42,6 +42,8 @@ export interface LocalCloudOptions {
   readonly s3Directory?: string;
   /** @default 60 */
   readonly timeoutSeconds?: number;
+  /** Reported to the functions as `context.memoryLimitInMB` and in REPORT lines. @default 128 */
+  readonly memorySizeMb?: number;
   /** Every log line of every function, with the function's name. */
   readonly onLog?: LogListener;
   /** @default bundles the handlers with `bundleHandlers()` */
@@ -120,7 +122,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     },
   });
   try {
-    const timeout = options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {};
+    const sizing = {
+      ...(options.timeoutSeconds !== undefined && { timeoutSeconds: options.timeoutSeconds }),
+      ...(options.memorySizeMb !== undefined && { memorySizeMb: options.memorySizeMb }),
+    };
     lambda = await startLambdaApi({
       port: options.lambdaPort ?? 0,
       region,
@@ -130,8 +135,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       environment: { AWS_ENDPOINT_URL_S3: s3.endpoint },
       onLog,
       functions: [
-        { name: settings.senderName, bundleFile: bundles.sender.file, environment: senderEnvironment(settings), ...timeout },
-        { name: settings.consumerName, bundleFile: bundles.consumer.file, environment: consumerEnvironment(settings), ...timeout },
+        { name: settings.senderName, bundleFile: bundles.sender.file, environment: senderEnvironment(settings), ...sizing },
+        { name: settings.consumerName, bundleFile: bundles.consumer.file, environment: consumerEnvironment(settings), ...sizing },
       ],
     });
   } catch (error) {
