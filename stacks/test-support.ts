@@ -3,23 +3,16 @@
  * object, and a small reader for synthesized Terraform JSON that follows `${...}` references.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { mkdirSync } from "node:fs";
 import { Testing } from "cdktf";
 import { getToHaveResourceWithProperties, type TerraformConstructor } from "cdktf/lib/testing/matchers";
-import { bundleHandlers, type Bundle, type FunctionRole } from "../bundling/bundle";
+import type { Bundle, FunctionRole } from "../bundling/bundle";
 import { loadStackConfig, type Environment, type StackConfig } from "./config";
 import { PipelineStack } from "./pipeline-stack";
 
 export type Bundles = Record<FunctionRole, Bundle>;
 
-/** Real bundles of the real handlers, in a temp directory the caller removes with `cleanup`. */
-export async function buildTestBundles(): Promise<{ bundles: Bundles; root: string; cleanup: () => void }> {
-  const root = mkdtempSync(path.join(os.tmpdir(), "stack-test-"));
-  const bundles = await bundleHandlers({ outDir: path.join(root, "bundles") });
-  return { bundles, root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
-}
+export { bundleToTempDir as buildTestBundles } from "../bundling/temp-bundles";
 
 export function configFrom(context: Record<string, unknown> = {}, env: Environment = {}): StackConfig {
   return loadStackConfig({ tryGetContext: (key) => context[key] }, env);

@@ -4,12 +4,12 @@
  * malformed events and configuration get errors that say what is wrong. Nothing is lost.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { bundleHandlers, type Bundle, type FunctionRole } from "../bundling/bundle";
+import type { Bundle, FunctionRole } from "../bundling/bundle";
+import { bundleToTempDir } from "../bundling/temp-bundles";
 import { BINARY_INPUT_KEY, DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, ENV, INLINE_ENVELOPE_KEY } from "../lib/contract";
 import { sha256Hex } from "../lib/payload-codec";
 import { toObjectMetadata } from "../lib/payload-object";
@@ -21,14 +21,12 @@ import { jsonPayloadWithInlineSize, sha256 } from "../local/payloads";
 
 let bundles: Record<FunctionRole, Bundle>;
 let workDir: string;
+let cleanup: () => void;
 
 before(async () => {
-  workDir = await mkdtemp(path.join(tmpdir(), "failure-paths-"));
-  bundles = await bundleHandlers({ outDir: path.join(workDir, "dist") });
+  ({ bundles, root: workDir, cleanup } = await bundleToTempDir());
 });
-after(async () => {
-  await rm(workDir, { recursive: true, force: true });
-});
+after(() => cleanup());
 
 interface SenderResponse { route: string; reason?: string; id: string; size: number; sha256: string; bucket?: string; key?: string }
 

@@ -6,12 +6,10 @@
  * fast-check prints the seed and path of any failure; rerun with FC_SEED=<seed> to reproduce.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import { bundleHandlers, type Bundle, type FunctionRole } from "../bundling/bundle";
+import type { Bundle, FunctionRole } from "../bundling/bundle";
+import { bundleToTempDir } from "../bundling/temp-bundles";
 import { DEFAULT_SENDER_NAME, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
 import { charOf, type CharClass } from "./arbitraries";
 import { startPipeline, type Pipeline } from "./harness";
@@ -21,15 +19,12 @@ const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.
 const SMALL_LIMIT = 8192;
 
 let bundles: Record<FunctionRole, Bundle>;
-let workDir: string;
+let cleanup: () => void;
 
 before(async () => {
-  workDir = await mkdtemp(path.join(tmpdir(), "pipeline-property-"));
-  bundles = await bundleHandlers({ outDir: path.join(workDir, "dist") });
+  ({ bundles, cleanup } = await bundleToTempDir());
 });
-after(async () => {
-  await rm(workDir, { recursive: true, force: true });
-});
+after(() => cleanup());
 
 /** Sends one payload and checks route, size rule and byte identity; returns the route taken. */
 async function sendAndCheck(p: Pipeline, limit: number, built: BuiltPayload): Promise<"inline" | "s3"> {
