@@ -3,7 +3,7 @@
  * runtime and tests execute the very same files, so what is tested is what is deployed.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -41,7 +41,7 @@ export interface BundleOptions {
 
 export interface Bundle {
   readonly role: FunctionRole;
-  /** Absolute directory holding `index.mjs` and `index.mjs.map`. */
+  /** Absolute directory holding `index.mjs`, its chunks and their source maps: the zip's content. */
   readonly dir: string;
   /** Absolute path of `index.mjs`. */
   readonly file: string;
@@ -61,15 +61,27 @@ async function bundleOne(role: FunctionRole, outDir: string, target: string): Pr
   const dir = path.join(outDir, role);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const file = path.join(dir, BUNDLE_FILE);
+  await bundleEntry(FUNCTIONS[role].entry, dir, target);
+  return { role, dir, file: path.join(dir, BUNDLE_FILE), contentHash: await contentHash(dir) };
+}
+
+/** Bundles one entry module into `dir/index.mjs` plus chunks; exported for bench/cold-start.ts. */
+export async function bundleEntry(entry: string, dir: string, target: string): Promise<void> {
   await build({
     // A relative working directory keeps absolute paths out of the bundle and its source map.
     absWorkingDir: PROJECT_ROOT,
-    entryPoints: [FUNCTIONS[role].entry],
-    outfile: path.relative(PROJECT_ROOT, file),
+    entryPoints: { index: entry },
+    outdir: path.relative(PROJECT_ROOT, dir),
+    outExtension: { ".js": ".mjs" },
+    // Dynamic imports become chunks that load only when reached: the S3 client stays off the
+    // inline route's cold start (bench/cold-start.ts measures it). Chunk names are content hashes.
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     bundle: true,
     platform: "node",
     format: "esm",
+    // The SDK's ES module builds: they tree-shake, and a dynamic import of them keeps its named exports.
+    mainFields: ["module", "main"],
     target,
     minify: true,
     sourcemap: "linked",
@@ -79,9 +91,17 @@ async function bundleOne(role: FunctionRole, outDir: string, target: string): Pr
     // Some CommonJS dependencies of the SDK call require(); ESM output needs one in scope.
     banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
   });
+}
+
+/** Base64 SHA-256 over every file's relative path and content, in a fixed order. */
+async function contentHash(dir: string): Promise<string> {
   const hash = createHash("sha256");
-  for (const name of [BUNDLE_FILE, `${BUNDLE_FILE}.map`]) {
+  const files = (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath ?? e.path, e.name)).split(path.sep).join("/"))
+    .sort();
+  for (const name of files) {
     hash.update(name).update("\0").update(await readFile(path.join(dir, name))).update("\0");
   }
-  return { role, dir, file, contentHash: hash.digest("base64") };
+  return hash.digest("base64");
 }

@@ -1,6 +1,7 @@
 /**
- * The S3 SDK, loaded on first use only: most payloads go inline, and importing the S3 client
- * eagerly more than doubles a bundle's cold start (facts.md: 2.9x vs 1.2x of a bare node).
+ * The S3 SDK, loaded on first use only, because most payloads go inline. In a single-file
+ * bundle this defers the S3 client's evaluation, not its parsing: bench/cold-start.ts measures
+ * what that saves (little, next to the SDK core the Lambda client needs anyway).
  */
 type S3Sdk = typeof import("@aws-sdk/client-s3");
 
