@@ -11,8 +11,8 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { ConfigError } from "../stacks/config";
-import { loadProjectConfig } from "../stacks/app";
-import { DEFAULT_LAMBDA_PORT } from "./local-server";
+import { loadProjectConfig } from "../stacks/project-config";
+import { DEFAULT_LAMBDA_PORT } from "./ports";
 import { invokeSender, localLambdaClient, requestBodyFor, SenderError } from "./sender-client";
 
 const USAGE = "usage: npm run invoke -- <file|-> [--target local|aws] [--endpoint-url URL] [--function-name NAME] [--region REGION] [--binary]";

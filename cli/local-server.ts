@@ -7,9 +7,6 @@ import { startLocalCloud, type LocalCloud } from "../local/cloud";
 import { RUNTIMES, type StackConfig } from "../stacks/config";
 import { localCloudOptions } from "./cloud-from-config";
 
-export const DEFAULT_LAMBDA_PORT = 3001; // SAM's `sam local start-lambda`
-export const DEFAULT_S3_PORT = 4568; // s3rver's
-
 export interface LocalServerOptions {
   lambdaPort: number;
   s3Port: number;

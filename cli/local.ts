@@ -6,8 +6,9 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "../stacks/config";
-import { loadProjectConfig } from "../stacks/app";
-import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT, runLocalServer } from "./local-server";
+import { loadProjectConfig } from "../stacks/project-config";
+import { runLocalServer } from "./local-server";
+import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -15,12 +15,6 @@ export interface SynthResult {
   readonly stackFile: string;
 }
 
-/** Loads and validates the settings (throws ConfigError naming every bad one). */
-export function loadProjectConfig(env: Environment = process.env): StackConfig {
-  const app = new App({ context: cdktfJsonContext(path.join(PROJECT_ROOT, "cdktf.json")) });
-  return loadStackConfig(app.node, env);
-}
-
 export async function synthesizeApp(env: Environment = process.env): Promise<SynthResult> {
   const app = new App({ context: cdktfJsonContext(path.join(PROJECT_ROOT, "cdktf.json")), stackTraces: false });
   const config = loadStackConfig(app.node, env);

@@ -1,0 +1,124 @@
+/**
+ * `npm run invoke -- <file|->`, run as a user runs it (its own process, files in a temp
+ * directory, stdin) against `npm run local`'s server started in-process. Asserts on what the user
+ * reads: the exit code, the printed response, stderr, and the consumer's printed log line.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { DEFAULT_CONSUMER_NAME, DEFAULT_PAYLOAD_PREFIX, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
+import { LOCAL_BUCKET } from "../local/cloud";
+import { sha256 } from "../local/payloads";
+import type { SenderResponse } from "./sender-client";
+import { cleanEnv, runScript, startServer, transcript, type RunningServer, type RunResult } from "./test-support";
+
+const INVOKE = "cli/invoke.ts";
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "invoke-cli-"));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function invoke(args: string[], input?: Uint8Array): Promise<RunResult> {
+  return runScript(INVOKE, args, { env: cleanEnv(), ...(input && { input }) });
+}
+
+function printedResponse(r: RunResult): SenderResponse {
+  assert.equal(r.code, 0, transcript(r));
+  try {
+    return JSON.parse(r.stdout) as SenderResponse;
+  } catch {
+    assert.fail(`stdout is not the sender's JSON response:\n${transcript(r)}`);
+  }
+}
+
+/** Starts and stops a server, so a port nothing listens on is known. */
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+// Every case at once: each is mostly the CLI's own start-up, and the server takes invocations in turn.
+describe("npm run invoke", { concurrency: true }, () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(async () => server?.cloud.close());
+  const endpoint = () => ["--endpoint-url", server.cloud.lambdaEndpoint];
+
+  test("a JSON file: exit 0 and the sender's response; the consumer gets its canonical JSON bytes", async () => {
+    const file = path.join(dir, "payload.json");
+    // As an editor saves it: spaces and a final newline. The Lambda runtime parses the event, so
+    // what travels is its JSON.stringify form (README, "What the sender does").
+    await writeFile(file, '{ "key": "value" }\n');
+    const r = printedResponse(await invoke([file, ...endpoint()]));
+    const canonical = Buffer.from('{"key":"value"}');
+    assert.equal(r.route, "inline");
+    assert.equal(r.format, "json");
+    assert.equal(r.size, canonical.length);
+    assert.equal(r.sha256, sha256(canonical));
+    const { json } = await server.printedDelivery(r.id);
+    assert.deepEqual({ route: json.route, format: json.format, size: json.size, sha256: json.sha256 }, { route: "inline", format: "json", size: 15, sha256: sha256(canonical) });
+  });
+
+  test("binary bytes on stdin arrive as the exact bytes (through S3: base64 puts them over the limit)", async () => {
+    // 0xff never occurs in UTF-8, so the CLI must send these as binary; the size makes the
+    // base64 inline event about 1.07 MB, and stdin arrives in many chunks.
+    const bytes = Buffer.concat([Buffer.from([0xff, 0x00, 0xfe]), randomBytes(Math.ceil((EVENT_PAYLOAD_LIMIT_BYTES * 3) / 4))]);
+    const r = printedResponse(await invoke(["-", ...endpoint()], bytes));
+    assert.equal(r.route, "s3");
+    assert.equal(r.format, "binary");
+    assert.equal(r.size, bytes.length);
+    assert.equal(r.sha256, sha256(bytes));
+    assert.equal(r.bucket, LOCAL_BUCKET);
+    assert.ok(r.key?.startsWith(DEFAULT_PAYLOAD_PREFIX) && r.key.endsWith(".bin"), `key ${r.key}`);
+    const { line, json } = await server.printedDelivery(r.id);
+    assert.ok(line.startsWith(`[${DEFAULT_CONSUMER_NAME}] `));
+    assert.deepEqual(
+      { route: json.route, format: json.format, size: json.size, sha256: json.sha256 },
+      { route: "s3", format: "binary", size: bytes.length, sha256: sha256(bytes) },
+    );
+  });
+
+  test("a function error: exit 1 and the function's error message on stderr", async () => {
+    const file = path.join(dir, "not-an-event.json");
+    await writeFile(file, '{"foo":1}');
+    const r = await invoke([file, "--function-name", DEFAULT_CONSUMER_NAME, ...endpoint()]);
+    assert.equal(r.code, 1, transcript(r));
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, new RegExp(`^${DEFAULT_CONSUMER_NAME} failed \\(Unhandled\\): \\w+: .*neither an inline payload envelope nor an S3 notification`));
+  });
+
+  test("nothing listening: exit 1, and the message says to start `npm run local`", async () => {
+    const file = path.join(dir, "small.json");
+    await writeFile(file, '{"key":"value"}');
+    const r = await invoke([file, "--endpoint-url", `http://127.0.0.1:${await closedPort()}`]);
+    assert.equal(r.code, 1, transcript(r));
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /ECONNREFUSED/);
+    assert.match(r.stderr, /Is the local cloud running\? Start it with `npm run local`\./);
+  });
+
+  test("bad usage: exit 2 with a message saying what is wrong", async () => {
+    const missing = path.join(dir, "no-such-file.json");
+    const [noFile, badTarget, notFound] = await Promise.all([invoke([]), invoke([missing, "--target", "moon"]), invoke([missing])]);
+    for (const r of [noFile, badTarget, notFound]) {
+      assert.equal(r.code, 2, transcript(r));
+      assert.equal(r.stdout, "");
+    }
+    assert.match(noFile.stderr, /^usage: npm run invoke -- <file\|->/);
+    assert.match(badTarget.stderr, /^--target must be "local" or "aws", got "moon"/);
+    assert.equal(notFound.stderr.trim(), `Cannot read ${missing}: no such file`);
+  });
+});
