@@ -3,25 +3,15 @@
  * `npm run invoke`; locally or against a deployed stack, the code path is the same.
  */
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import type { S3Reason, SendResult } from "../handlers/sender";
 import { BINARY_INPUT_KEY } from "../lib/contract";
 
 // The SDK warns on every client in Node < 22. These tools only drive Lambda's API; the functions
 // themselves run on nodejs22.x or nodejs24.x.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-/** What SendPayloadFunction returns (see handlers/sender.ts). */
-export interface SenderResponse {
-  route: "inline" | "s3";
-  reason?: string;
-  id: string;
-  format: "json" | "binary";
-  size: number;
-  sha256: string;
-  elapsedMs: number;
-  inlineSize?: number;
-  bucket?: string;
-  key?: string;
-}
+/** SendPayloadFunction's response, with either route's fields readable without narrowing. */
+export type SenderResponse = SendResult & { reason?: S3Reason; inlineSize?: number; bucket?: string; key?: string };
 
 export class SenderError extends Error {
   override readonly name = "SenderError";

@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Bundle, FunctionRole } from "../bundling/bundle";
 import { bundleToTempDir } from "../bundling/temp-bundles";
+import type { SenderResponse } from "../cli/sender-client";
 import { BINARY_INPUT_KEY, DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, ENV, INLINE_ENVELOPE_KEY } from "../lib/contract";
 import { sha256Hex } from "../lib/payload-codec";
 import { toObjectMetadata } from "../lib/payload-object";
@@ -27,8 +28,6 @@ before(async () => {
   ({ bundles, root: workDir, cleanup } = await bundleToTempDir());
 });
 after(() => cleanup());
-
-interface SenderResponse { route: string; reason?: string; id: string; size: number; sha256: string; bucket?: string; key?: string }
 
 function notification(bucket: string, key: string, size: number) {
   return {
