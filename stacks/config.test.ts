@@ -59,7 +59,7 @@ describe("defaults", () => {
       forceDestroy: false,
       kmsKeyArn: undefined,
       payloadPrefix: DEFAULTS.prefix,
-      payloadExpirationDays: 7,
+      payloadExpirationDays: 14,
       inlineLimitBytes: EVENT_PAYLOAD_LIMIT_BYTES,
       alwaysS3: DEFAULTS.alwaysS3,
       deleteAfterProcessing: DEFAULTS.deleteAfterProcessing,

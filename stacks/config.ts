@@ -69,7 +69,8 @@ export const STACK_DEFAULTS = {
   region: "us-east-1",
   defaultTags: { Project: "lambda-s3-async-lambda" },
   forceDestroy: false,
-  payloadExpirationDays: 7,
+  // As long as the failure queue keeps a record (14 days), so its bucket/key still points at the payload.
+  payloadExpirationDays: 14,
   runtime: "nodejs22.x",
   architecture: "arm64",
   memorySize: 512,

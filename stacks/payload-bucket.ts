@@ -37,7 +37,7 @@ export interface PayloadBucketProps {
   readonly kmsKeyArn?: string;
   /**
    * Days after which leftover payload objects expire.
-   * @default 7
+   * @default 14, as long as the failure queue keeps its records
    */
   readonly expirationDays?: number;
   /**

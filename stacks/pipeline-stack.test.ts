@@ -162,7 +162,7 @@ describe("payload bucket", () => {
         id: "expire-leftover-payloads",
         status: "Enabled",
         filter: [{ prefix: "payloads/" }],
-        expiration: [{ days: 7 }],
+        expiration: [{ days: 14 }],
         abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }],
       },
     ]);
