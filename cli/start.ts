@@ -6,6 +6,7 @@
  */
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { PROJECT_ROOT } from "../bundling/bundle";
 import { SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
 import { startLocalCloud, type LocalCloud } from "../local/cloud";
@@ -59,11 +60,10 @@ function demoPayloads(limit: number): DemoPayload[] {
   return payloads;
 }
 
-async function send(cloud: LocalCloud, payload: DemoPayload): Promise<Row> {
+async function send(cloud: LocalCloud, client: LambdaClient, payload: DemoPayload): Promise<Row> {
   const text = JSON.stringify(payload.event);
   const bytes = Buffer.from(text, "utf8");
   const row: Row = { name: payload.name, bytes: bytes.length };
-  const client = localLambdaClient(cloud.lambdaEndpoint, cloud.region);
   const started = performance.now();
   try {
     row.response = await invokeSender(client, cloud.settings.senderName, bytes);
@@ -73,8 +73,6 @@ async function send(cloud: LocalCloud, payload: DemoPayload): Promise<Row> {
     row.match = delivered.sha256 === sha256(bytes) && row.response.sha256 === delivered.sha256;
   } catch (err) {
     row.error = (err as Error).message;
-  } finally {
-    client.destroy();
   }
   return row;
 }
@@ -115,6 +113,7 @@ async function main(): Promise<number> {
   const cloud = await step("Starting local S3 and the Lambda Invoke API", () =>
     startLocalCloud({ ...localCloudOptions(synth.config), bundles: synth.bundles }),
   );
+  const client = localLambdaClient(cloud.lambdaEndpoint, cloud.region);
   try {
     const limit = cloud.settings.inlineLimitBytes;
     console.log(`  Lambda API ${cloud.lambdaEndpoint} · S3 ${cloud.s3Endpoint} · bucket ${cloud.settings.bucket} · inline limit ${fmt.format(limit)} bytes${cloud.settings.alwaysS3 ? " · always S3" : ""}`);
@@ -122,7 +121,7 @@ async function main(): Promise<number> {
     const rows: Row[] = [];
     for (const [i, payload] of payloads.entries()) {
       process.stdout.write(`▸ [${i + 1}/${payloads.length}] ${payload.name} … `);
-      const row = await send(cloud, payload);
+      const row = await send(cloud, client, payload);
       rows.push(row);
       console.log(row.error ? `FAILED: ${row.error}` : `${row.response?.route}, ${row.match ? "delivered byte-identical" : "DELIVERED DIFFERENT BYTES"}`);
     }
@@ -138,6 +137,7 @@ async function main(): Promise<number> {
     for (const l of cloud.logs.slice(-20)) console.log(`  [${l.functionName}] ${l.line}`);
     return 1;
   } finally {
+    client.destroy();
     await cloud.close();
   }
 }

@@ -83,7 +83,9 @@ export function inlineEnvelope(meta: PayloadMeta, bytes: Uint8Array): InlineEnve
   return {
     size: head.length + payloadSize + tail.length,
     body() {
-      const payload = meta.format === "binary" ? Buffer.from(Buffer.from(bytes).toString("base64"), "latin1") : bytes;
+      // A view, not Buffer.from(bytes): that would copy the payload just to encode it.
+      const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const payload = meta.format === "binary" ? Buffer.from(view.toString("base64"), "latin1") : view;
       return Buffer.concat([head, payload, tail]);
     },
   };
