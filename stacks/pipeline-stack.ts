@@ -2,7 +2,9 @@
  * The deployed pipeline: payload bucket, sender and consumer functions with least-privilege
  * roles, the S3 trigger, and a failure queue for the consumer's asynchronous invocations.
  */
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
@@ -28,6 +30,8 @@ export interface PipelineStackProps {
 export class PipelineStack extends TerraformStack {
   public readonly provider: AwsProvider;
   public readonly backend: TerraformBackend;
+  public readonly account: DataAwsCallerIdentity;
+  public readonly partition: DataAwsPartition;
   public readonly payloads: PayloadBucket;
   public readonly failureQueue: SqsQueue;
   public readonly consumer: NodejsFunction;
@@ -45,6 +49,11 @@ export class PipelineStack extends TerraformStack {
     });
 
     this.backend = config.stateBucket !== undefined ? this.s3Backend(config, config.stateBucket) : this.localBackend(config);
+
+    // Data sources that depend on nothing are read while planning, so ARNs built from them stay
+    // readable in every plan a reviewer approves.
+    this.account = new DataAwsCallerIdentity(this, "account");
+    this.partition = new DataAwsPartition(this, "partition");
 
     this.payloads = new PayloadBucket(this, "payloads", {
       bucketName: config.bucketName,
@@ -97,7 +106,9 @@ export class PipelineStack extends TerraformStack {
       environment: senderEnvironment(settings),
       policyStatements: [
         { sid: "WritePayloads", effect: "Allow", actions: ["s3:PutObject"], resources: [payloadObjects] },
-        { sid: "InvokeConsumer", effect: "Allow", actions: ["lambda:InvokeFunction"], resources: [this.consumer.function.arn] },
+        // The ARN is spelled out rather than read from the consumer resource: a reference would make
+        // this policy "known after apply" in the plan of every consumer code change.
+        { sid: "InvokeConsumer", effect: "Allow", actions: ["lambda:InvokeFunction"], resources: [this.functionArn(config.consumerFunctionName)] },
         // SSE-KMS puts need a data key; single-part puts need nothing else from KMS.
         ...kmsStatement(config, "EncryptPayloads", "kms:GenerateDataKey"),
       ],
@@ -107,6 +118,7 @@ export class PipelineStack extends TerraformStack {
       bucket,
       function: this.consumer.function,
       prefix: config.payloadPrefix,
+      sourceAccount: this.account.accountId,
     });
 
     this.consumerInvokeConfig = new LambdaFunctionEventInvokeConfig(this, "consumer_async", {
@@ -129,6 +141,10 @@ export class PipelineStack extends TerraformStack {
     for (const [name, [value, description]] of Object.entries(outputs)) {
       new TerraformOutput(this, name, { value, description });
     }
+  }
+
+  private functionArn(functionName: string): string {
+    return `arn:${this.partition.partition}:lambda:${this.provider.region}:${this.account.accountId}:function:${functionName}`;
   }
 
   private localBackend(config: StackConfig): LocalBackend {

@@ -2,7 +2,6 @@
  * Invokes a function when objects are created under a prefix of a bucket: the Lambda permission
  * S3 needs, and the bucket's single notification configuration, in the order AWS requires.
  */
-import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
@@ -15,19 +14,21 @@ export interface S3TriggerProps {
   readonly function: LambdaFunction;
   /** Only keys with this prefix trigger the function. */
   readonly prefix: string;
+  /**
+   * Account that owns the bucket. Bucket names are global and reusable: a deleted bucket's name
+   * could be taken by another account, which must not inherit the right to invoke the function.
+   */
+  readonly sourceAccount: string;
   /** @default NOTIFICATION_EVENTS from the contract (`s3:ObjectCreated:*`) */
   readonly events?: readonly string[];
 }
 
 export class S3Trigger extends Construct {
-  public readonly callerIdentity: DataAwsCallerIdentity;
   public readonly permission: LambdaPermission;
   public readonly notification: S3BucketNotification;
 
   constructor(scope: Construct, id: string, props: S3TriggerProps) {
     super(scope, id);
-
-    this.callerIdentity = new DataAwsCallerIdentity(this, "account");
 
     this.permission = new LambdaPermission(this, "allow_s3", {
       statementId: "AllowS3ObjectCreated",
@@ -35,9 +36,7 @@ export class S3Trigger extends Construct {
       functionName: props.function.functionName,
       principal: "s3.amazonaws.com",
       sourceArn: props.bucket.arn,
-      // Bucket names are global and reusable: a deleted bucket's name could be taken by another
-      // account, which must not inherit the right to invoke this function.
-      sourceAccount: this.callerIdentity.accountId,
+      sourceAccount: props.sourceAccount,
     });
 
     this.notification = new S3BucketNotification(this, "notification", {
