@@ -1,0 +1,353 @@
+/**
+ * The synthesized stack through real Terraform and the real hashicorp/aws provider, applied to
+ * moto_server (an independent AWS emulator) on loopback: init from a local plugin mirror,
+ * validate, plan, apply with the S3 backend and its lockfile, outputs checked against the emulator
+ * with the AWS SDK, an empty second plan, the plans of a code change and a settings change, and
+ * destroy.
+ *
+ * The provider version is pinned to the mirror's in an override file (see local/terraform.ts):
+ * an offline machine has only that version. This proves the JSON is valid Terraform that the real
+ * provider orders, creates, reads back without drift and destroys; it cannot prove what only AWS
+ * shows (IAM evaluation, the S3 test event, KMS, the Lambda runtime itself, the pinned 6.x schema).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { appendFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { GetRolePolicyCommand, IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
+import {
+  GetFunctionConfigurationCommand,
+  GetFunctionEventInvokeConfigCommand,
+  GetPolicyCommand,
+  LambdaClient,
+  ListFunctionsCommand,
+} from "@aws-sdk/client-lambda";
+import {
+  CreateBucketCommand,
+  DeleteBucketPolicyCommand,
+  DeleteObjectsCommand,
+  GetBucketEncryptionCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketNotificationConfigurationCommand,
+  GetBucketPolicyCommand,
+  GetPublicAccessBlockCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULTS, DEFAULT_SENDER_NAME, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract";
+import { findExecutable } from "../local/executables";
+import { MOTO_INSTALL_HINT, MOTO_SERVER, startMotoServer, type MotoServer } from "../local/moto-server";
+import { findTerraformTools, TerraformWorkdir } from "../local/terraform";
+import { DEFAULT_STACK_NAME, loadStackConfig, pipelineSettings, STACK_DEFAULTS } from "./config";
+import { projectCopyBase, stackDirOf, synthIn } from "./project-copy";
+
+const STATE_BUCKET = "terraform-state";
+const STATE_KEY = `${DEFAULT_STACK_NAME}/terraform.tfstate`;
+const SETTINGS = { STACK_STATE_BUCKET: STATE_BUCKET };
+
+const { tools, missing } = await findTerraformTools();
+const moto = findExecutable(MOTO_SERVER);
+if (!moto) missing.push(`${MOTO_SERVER} is not on PATH: ${MOTO_INSTALL_HINT}`);
+const skip = missing.length > 0 ? `real-terraform suite skipped: ${missing.join("; ")}` : false;
+if (skip) console.log(`# ${skip}`);
+
+describe("the synthesized stack through real terraform, against moto_server", { skip }, () => {
+  let server: MotoServer;
+  let copies: ReturnType<typeof projectCopyBase>;
+  let work: TerraformWorkdir;
+  let base: string;
+  /** Synth outputs of the variants, made while the base stack applies. */
+  let variants: Promise<{ codeChange: string; memoryChange: string }>;
+  let outputs: Record<string, string>;
+  let clients: { s3: S3Client; lambda: LambdaClient; iam: IAMClient; sqs: SQSClient; logs: CloudWatchLogsClient };
+
+  before(async () => {
+    server = await startMotoServer(moto);
+    const aws = { endpoint: server.endpoint, region: STACK_DEFAULTS.region, credentials: { accessKeyId: "test", secretAccessKey: "test" } };
+    clients = {
+      s3: new S3Client({ ...aws, forcePathStyle: true }),
+      lambda: new LambdaClient(aws),
+      iam: new IAMClient(aws),
+      sqs: new SQSClient(aws),
+      logs: new CloudWatchLogsClient(aws),
+    };
+    await clients.s3.send(new CreateBucketCommand({ Bucket: STATE_BUCKET }));
+
+    copies = projectCopyBase("terraform-");
+    const a = copies.copy("a");
+    await synthIn(a, SETTINGS);
+    base = stackDirOf(a);
+    work = new TerraformWorkdir(path.join(copies.base, "work"), tools!, server);
+    await work.load(base, { localState: false });
+
+    variants = (async () => {
+      const b = copies.copy("b");
+      appendFileSync(path.join(b, "handlers", "consumer.ts"), '\nconsole.debug("a consumer-only code change");\n');
+      const memoryOut = path.join(a, "out-memory");
+      await Promise.all([synthIn(b, SETTINGS), synthIn(a, { ...SETTINGS, STACK_MEMORY_SIZE: "1024", CDKTF_OUTDIR: memoryOut })]);
+      return { codeChange: stackDirOf(b), memoryChange: path.join(memoryOut, "stacks", DEFAULT_STACK_NAME) };
+    })();
+    variants.catch(() => {}); // awaited by the tests that use them
+  });
+
+  after(async () => {
+    await variants?.catch(() => {});
+    await server?.stop();
+    if (copies) await rm(copies.base, { recursive: true, force: true });
+  });
+
+  test("init takes the provider from the local mirror and the S3 backend from the emulator; validate passes", async () => {
+    const init = await work.init({ s3Backend: true });
+    assert.match(init.stdout, new RegExp(`Installing hashicorp/aws v${tools!.mirror.version.replace(/\./g, "\\.")}`));
+    assert.match(init.stdout, /Successfully configured the backend "s3"/);
+    assert.match((await work.run(["validate", "-no-color"])).stdout, /Success! The configuration is valid/);
+  });
+
+  test("the first plan creates every resource of the stack and nothing else", async () => {
+    const { code, changes } = await work.plan(["-out=create.tfplan"]);
+    assert.equal(code, 2);
+    const stack = JSON.parse(await readFile(path.join(base, "cdk.tf.json"), "utf8")) as Record<"resource" | "data", Record<string, object>>;
+    const addresses = (kind: "resource" | "data") =>
+      Object.entries(stack[kind]).flatMap(([type, blocks]) => Object.keys(blocks).map((name) => `${kind === "data" ? "data." : ""}${type}.${name}`));
+    const creates = Object.keys(changes).filter((a) => changes[a] === "create");
+    assert.deepEqual(creates.sort(), addresses("resource").sort());
+    // Policy documents that name resources still to be created can only be read once they exist.
+    const rest = Object.keys(changes).filter((a) => changes[a] !== "create");
+    assert.ok(rest.every((a) => changes[a] === "read" && addresses("data").includes(a)), JSON.stringify(changes));
+  });
+
+  test("apply creates it, holding the S3 state lock meanwhile, and stores the state in the bucket", async () => {
+    const lockSeen = watchForLock(clients.s3);
+    try {
+      await work.run(["apply", "-no-color", "-input=false", "create.tfplan"]);
+    } finally {
+      lockSeen.stop();
+    }
+    assert.ok(lockSeen.keys.has(`${STATE_KEY}.tflock`), `lockfile seen during apply: ${[...lockSeen.keys].join(", ") || "none"}`);
+    const keys = await listKeys(clients.s3, STATE_BUCKET);
+    assert.deepEqual(keys, [STATE_KEY], "the state, and no lock left behind");
+    outputs = Object.fromEntries(
+      Object.entries(JSON.parse((await work.run(["output", "-json"])).stdout) as Record<string, { value: string }>).map(([k, v]) => [k, v.value]),
+    );
+  });
+
+  test("the outputs name what was created, and the emulator holds it as configured", async (t) => {
+    assert.deepEqual(Object.keys(outputs).sort(), [
+      "bucket_name",
+      "consumer_function_arn",
+      "consumer_function_name",
+      "failure_queue_url",
+      "sender_function_arn",
+      "sender_function_name",
+    ]);
+    const bucket = outputs.bucket_name!;
+    assert.equal(outputs.sender_function_name, DEFAULT_SENDER_NAME);
+    assert.equal(outputs.consumer_function_name, DEFAULT_CONSUMER_NAME);
+    const config = loadStackConfig({ tryGetContext: () => undefined });
+    const settings = pipelineSettings(config, bucket);
+    const queueArn = queueArnOf(outputs.failure_queue_url!);
+
+    await t.test("bucket: public access blocked, encrypted, TLS only, self-cleaning, notifying the consumer", async () => {
+      const { PublicAccessBlockConfiguration: block } = await clients.s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }));
+      assert.deepEqual(block, { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
+      const encryption = await clients.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
+      assert.equal(encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, "AES256");
+      const policy = JSON.parse((await clients.s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy!);
+      assert.deepEqual(policy.Statement, [
+        {
+          Sid: "DenyInsecureTransport",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:*",
+          Resource: [`arn:aws:s3:::${bucket}/*`, `arn:aws:s3:::${bucket}`],
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+      ]);
+      const { Rules: rules } = await clients.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+      assert.deepEqual(
+        rules?.map((r) => ({ id: r.ID, status: r.Status, prefix: r.Filter?.Prefix, days: r.Expiration?.Days, abort: r.AbortIncompleteMultipartUpload?.DaysAfterInitiation })),
+        [{ id: "expire-leftover-payloads", status: "Enabled", prefix: config.payloadPrefix, days: config.payloadExpirationDays, abort: 1 }],
+      );
+      const notification = await clients.s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+      assert.deepEqual(
+        notification.LambdaFunctionConfigurations?.map((c) => ({
+          arn: c.LambdaFunctionArn,
+          events: c.Events,
+          // S3 treats filter rule names case-insensitively and moto answers in lower case.
+          rules: c.Filter?.Key?.FilterRules?.map((r) => [r.Name?.toLowerCase(), r.Value]),
+        })),
+        [{ arn: outputs.consumer_function_arn, events: [...NOTIFICATION_EVENTS], rules: [["prefix", config.payloadPrefix]] }],
+      );
+    });
+
+    await t.test("functions: runtime, architecture, memory, timeout, handler and the contract's environment", async () => {
+      for (const [name, environment] of [
+        [DEFAULT_SENDER_NAME, senderEnvironment(settings)],
+        [DEFAULT_CONSUMER_NAME, consumerEnvironment(settings)],
+      ] as const) {
+        const fn = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
+        assert.deepEqual(
+          { runtime: fn.Runtime, architectures: fn.Architectures, memory: fn.MemorySize, timeout: fn.Timeout, handler: fn.Handler, env: fn.Environment?.Variables },
+          { runtime: config.runtime, architectures: [config.architecture], memory: config.memorySize, timeout: config.timeout, handler: "index.handler", env: environment },
+          name,
+        );
+      }
+    });
+
+    await t.test("the consumer's asynchronous retries end in the failure queue; S3 of this account may invoke it", async () => {
+      const invoke = await clients.lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: DEFAULT_CONSUMER_NAME }));
+      assert.equal(invoke.MaximumRetryAttempts, config.maxRetryAttempts);
+      assert.equal(invoke.MaximumEventAgeInSeconds, config.maxEventAgeSeconds);
+      assert.equal(invoke.DestinationConfig?.OnFailure?.Destination, queueArn);
+      const statements = JSON.parse((await clients.lambda.send(new GetPolicyCommand({ FunctionName: DEFAULT_CONSUMER_NAME }))).Policy!).Statement;
+      assert.deepEqual(
+        statements.map((s: { Sid: string; Principal: unknown; Condition: unknown }) => ({ sid: s.Sid, principal: s.Principal, condition: s.Condition })),
+        [
+          {
+            sid: "AllowS3ObjectCreated",
+            principal: { Service: "s3.amazonaws.com" },
+            condition: { StringEquals: { "AWS:SourceAccount": accountOf(outputs.consumer_function_arn!) }, ArnLike: { "AWS:SourceArn": `arn:aws:s3:::${bucket}` } },
+          },
+        ],
+      );
+    });
+
+    await t.test("roles: each function's policy grants exactly its statements", async () => {
+      const payloads = `arn:aws:s3:::${bucket}/${config.payloadPrefix}*`;
+      const expected = {
+        [DEFAULT_SENDER_NAME]: {
+          WritePayloads: [["s3:PutObject"], payloads],
+          InvokeConsumer: [["lambda:InvokeFunction"], outputs.consumer_function_arn],
+        },
+        [DEFAULT_CONSUMER_NAME]: {
+          ReadAndDeletePayloads: [["s3:DeleteObject", "s3:GetObject"], payloads],
+          TellMissingPayloads: [["s3:ListBucket"], `arn:aws:s3:::${bucket}`],
+          SendFailedEvents: [["sqs:SendMessage"], queueArn],
+        },
+      };
+      for (const [name, grants] of Object.entries(expected)) {
+        const role = (await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }))).Role!.split("/").pop()!;
+        const document = (await clients.iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: "least-privilege" }))).PolicyDocument!;
+        const statements = JSON.parse(decodeURIComponent(document)).Statement as { Sid: string; Action: string | string[]; Resource: string }[];
+        const granted = Object.fromEntries(
+          statements.filter((s) => s.Sid !== "WriteOwnLogs").map((s) => [s.Sid, [[s.Action].flat().sort(), s.Resource]]),
+        );
+        assert.deepEqual(granted, grants, name);
+        assert.ok(statements.some((s) => s.Sid === "WriteOwnLogs" && String(s.Resource).includes(`log-group:/aws/lambda/${name}:*`)), `${name} writes its own logs`);
+      }
+    });
+  });
+
+  test("a second plan, refreshed from the emulator, shows no changes", async () => {
+    const plan = await work.plan();
+    assert.deepEqual(plan, { code: 0, changes: {} });
+  });
+
+  test("a consumer-only code change plans as exactly one in-place update: the consumer function", async () => {
+    await work.load((await variants).codeChange, { localState: false });
+    // Not refreshed: the state was just compared with the emulator; this is what the change does.
+    assert.deepEqual((await work.plan(["-refresh=false"])).changes, { [functionAddress(base, DEFAULT_CONSUMER_NAME)]: "update" });
+  });
+
+  test("a memory size change updates both functions in place and nothing else", async () => {
+    await work.load((await variants).memoryChange, { localState: false });
+    assert.deepEqual((await work.plan(["-refresh=false"])).changes, {
+      [functionAddress(base, DEFAULT_SENDER_NAME)]: "update",
+      [functionAddress(base, DEFAULT_CONSUMER_NAME)]: "update",
+    });
+  });
+
+  test("destroy stops at a bucket that still holds a payload, and finishes once it is emptied the README's way", async () => {
+    await work.load(base, { localState: false });
+    const bucket = outputs.bucket_name!;
+    // moto does not evaluate aws:SecureTransport, so under the TLS-only policy it refuses every
+    // object request, even over TLS; the leftover payload goes in with the policy briefly lifted.
+    const { Policy: policy } = await clients.s3.send(new GetBucketPolicyCommand({ Bucket: bucket }));
+    await clients.s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
+    await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${DEFAULTS.prefix}2026/12/01/left-over.json`, Body: "{}" }));
+    await clients.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy }));
+
+    const refused = await work.run(["destroy", "-no-color", "-input=false", "-auto-approve"], [1]);
+    assert.match(refused.stderr, /BucketNotEmpty/);
+    // Terraform destroyed everything else first, the bucket policy included.
+    assert.deepEqual((await work.run(["state", "list"])).stdout.trim().split("\n"), [`aws_s3_bucket.${Object.keys(resourcesOf(base, "aws_s3_bucket"))[0]}`]);
+
+    await emptyBucket(bucket, server.endpoint, clients.s3);
+    await work.run(["destroy", "-no-color", "-input=false", "-auto-approve"]);
+
+    assert.deepEqual(
+      {
+        buckets: ((await clients.s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name),
+        functions: (await clients.lambda.send(new ListFunctionsCommand({}))).Functions ?? [],
+        roles: (await clients.iam.send(new ListRolesCommand({}))).Roles ?? [],
+        queues: (await clients.sqs.send(new ListQueuesCommand({}))).QueueUrls ?? [],
+        logGroups: (await clients.logs.send(new DescribeLogGroupsCommand({}))).logGroups ?? [],
+      },
+      { buckets: [STATE_BUCKET], functions: [], roles: [], queues: [], logGroups: [] },
+      "only the state bucket is left",
+    );
+    assert.equal((await work.run(["state", "list"])).stdout.trim(), "", "the state holds nothing");
+  });
+});
+
+function resourcesOf(stackDir: string, type: string): Record<string, Record<string, unknown>> {
+  return JSON.parse(readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")).resource[type] ?? {};
+}
+
+/** The Terraform address of the function with this name in a synthesized stack. */
+function functionAddress(stackDir: string, functionName: string): string {
+  const functions = resourcesOf(stackDir, "aws_lambda_function");
+  const name = Object.keys(functions).find((n) => functions[n]!.function_name === functionName);
+  assert.ok(name, `no aws_lambda_function named ${functionName}`);
+  return `aws_lambda_function.${name}`;
+}
+
+function queueArnOf(url: string): string {
+  const [account, name] = new URL(url).pathname.split("/").filter(Boolean);
+  return `arn:aws:sqs:${STACK_DEFAULTS.region}:${account}:${name}`;
+}
+
+function accountOf(arn: string): string {
+  return arn.split(":")[4]!;
+}
+
+async function listKeys(s3: S3Client, bucket: string): Promise<string[]> {
+  return ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key!).sort();
+}
+
+/** Polls the state bucket while Terraform runs, to see the lockfile that `use_lockfile` writes. */
+function watchForLock(s3: S3Client): { keys: Set<string>; stop: () => void } {
+  const keys = new Set<string>();
+  let running = true;
+  void (async () => {
+    while (running) {
+      for (const key of await listKeys(s3, STATE_BUCKET).catch(() => [])) keys.add(key);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return { keys, stop: () => void (running = false) };
+}
+
+/** The README's `aws s3 rm s3://BUCKET --recursive`, with the AWS CLI when there is one. */
+async function emptyBucket(bucket: string, endpoint: string, s3: S3Client): Promise<void> {
+  const cli = findExecutable("aws");
+  if (cli) {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
+    await promisify(execFile)(cli, ["s3", "rm", `s3://${bucket}`, "--recursive", "--endpoint-url", endpoint], {
+      env: { ...env, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_DEFAULT_REGION: STACK_DEFAULTS.region },
+    });
+  } else {
+    const keys = await listKeys(s3, bucket);
+    if (keys.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
+  }
+  assert.deepEqual(await listKeys(s3, bucket), [], "the bucket is empty");
+}
