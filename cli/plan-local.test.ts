@@ -22,7 +22,7 @@ const WORKFLOW = path.join(PROJECT_ROOT, ".github", "workflows", "terraform-plan
 /** The CLI as `npm run plan:local -- args` runs it, with no stack settings from outside. */
 function planLocal(cwd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
   const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("STACK_") && !k.startsWith("NODE_TEST")));
-  return run(process.execPath, ["--import", "tsx", "cli/plan-local.ts", ...args], { cwd, env: clean, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 }).then(
+  return run(process.execPath, ["--import", "tsx", "cli/plan-local.ts", ...args], { cwd, env: clean, timeout: 400_000, maxBuffer: 16 * 1024 * 1024 }).then(
     (r) => ({ code: 0, ...r }),
     (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
   );
@@ -81,6 +81,7 @@ describe("with terraform, the provider mirror and moto_server", { skip }, () => 
     assert.equal(code, 0, `${stdout}\n${stderr}`);
     const stack = JSON.parse(readFileSync(path.join(stackDirOf(copy), "cdk.tf.json"), "utf8")) as { resource: Record<string, object> };
     const addresses = Object.entries(stack.resource).flatMap(([type, blocks]) => Object.keys(blocks).map((name) => `${type}.${name}`));
+    assert.equal(stdout.match(/Plan: \d+ to add/g)?.length, 1, "one plan, shown once and applied as shown");
     assert.match(stdout, new RegExp(`Plan: ${addresses.length} to add, 0 to change, 0 to destroy\\.`));
     for (const address of addresses) assert.ok(stdout.includes(`# ${address} will be created`), `${address} in the plan`);
     assert.match(stdout, new RegExp(`Apply complete! Resources: ${addresses.length} added, 0 changed, 0 destroyed\\.`));

@@ -27,6 +27,7 @@ terraform, a provider mirror (TERRAFORM_PLUGIN_DIR, or found on disk) and moto_s
 Exit code: 0 when the plan (and apply) succeeded, 1 when something failed, 2 on bad usage.`;
 
 export const PLAN_SCRIPT = path.join(PROJECT_ROOT, "cli", "terraform-plan.sh");
+const PLAN_FILE = "local.tfplan";
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { apply: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } } });
@@ -63,12 +64,12 @@ async function main(argv: string[]): Promise<number> {
       `Planning against moto_server at ${server.endpoint} with hashicorp/aws ${tools.mirror.version} from ${tools.mirror.dir}` +
         ` (the stack asks for the version its bindings target; the emulator override pins the mirror's; see README)\n`,
     );
-    const planCode = await runPlanScript(work, tools.mirror.dir);
+    const planCode = await runPlanScript(work, tools.mirror.dir, values.apply ? PLAN_FILE : undefined);
     if (planCode !== 0 && planCode !== 2) return 1;
     if (!values.apply) return 0;
 
-    console.log("\nApplying to the emulator …");
-    await work.run(["apply", "-no-color", "-input=false", "-auto-approve"], [0], { stream: true });
+    console.log("\nApplying that plan to the emulator …");
+    await work.run(["apply", "-no-color", "-input=false", PLAN_FILE], [0], { stream: true });
     const outputs = await work.run(["output", "-no-color"]);
     console.log(`\nOutputs of ${config.stackName} in the emulator (thrown away when this command exits):\n${outputs.stdout}`);
     return 0;
@@ -79,11 +80,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** The pull request workflow's script, with the init flag that takes the provider from the mirror. */
-function runPlanScript(work: TerraformWorkdir, pluginDir: string): Promise<number> {
+/**
+ * The pull request workflow's script, with the init flag that takes the provider from the mirror
+ * and, to apply exactly what was shown, the plan saved to `planFile`.
+ */
+function runPlanScript(work: TerraformWorkdir, pluginDir: string, planFile: string | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn("bash", [PLAN_SCRIPT, work.dir], {
-      env: { ...work.env(), PATH: `${path.dirname(work.tools.terraform)}${path.delimiter}${process.env.PATH ?? ""}`, TF_CLI_ARGS_init: `-plugin-dir=${pluginDir}` },
+      env: {
+        ...work.env(),
+        PATH: `${path.dirname(work.tools.terraform)}${path.delimiter}${process.env.PATH ?? ""}`,
+        TF_CLI_ARGS_init: `-plugin-dir=${pluginDir}`,
+        ...(planFile ? { TF_CLI_ARGS_plan: `-out=${planFile}` } : {}),
+      },
       stdio: ["ignore", "inherit", "inherit"],
     });
     child.once("error", reject);
