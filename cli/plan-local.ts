@@ -66,7 +66,10 @@ async function main(argv: string[]): Promise<number> {
     );
     const planCode = await runPlanScript(work, tools.mirror.dir, values.apply ? PLAN_FILE : undefined);
     if (planCode !== 0 && planCode !== 2) return 1;
-    if (!values.apply) return 0;
+    if (!values.apply) {
+      console.log("\nNothing was created: that was a plan against an emulator. `npm run deploy:local` applies it there; the README's \"Deploy with Terraform\" deploys to AWS.");
+      return 0;
+    }
 
     console.log("\nApplying that plan to the emulator …");
     await work.run(["apply", "-no-color", "-input=false", PLAN_FILE], [0], { stream: true });
