@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { randomBytes } from "node:crypto";
 import { jsonEvent } from "../test/arbitraries";
 import { BINARY_INPUT_KEY, INLINE_ENVELOPE_KEY } from "./contract";
 import {
@@ -78,10 +79,14 @@ describe("payload codec", () => {
   });
 
   test("invalid base64 input is refused instead of silently dropping characters", () => {
-    for (const bad of ["abc", "ab!=", "a===", "YWJj\n", " YWJj"]) {
+    // "YR==" has non-zero padding bits: it would decode to the same byte as "YQ==".
+    for (const bad of ["abc", "ab!=", "a===", "YWJj\n", " YWJj", "YR==", "YW-j", "YW_j"]) {
       assert.throws(() => payloadFromEvent({ [BINARY_INPUT_KEY]: bad }), /event\.\$base64 is not valid base64/);
     }
     assert.throws(() => payloadFromEvent({ [BINARY_INPUT_KEY]: 42 }), /must be a base64 string, got number/);
+    // Large input is checked in linear time (a regular expression here overflowed the stack).
+    const large = randomBytes(5 * 1_048_576);
+    assert.deepEqual(payloadFromEvent({ [BINARY_INPUT_KEY]: large.toString("base64") }).bytes, large);
     // With another key beside it, the object is an ordinary JSON payload.
     assert.equal(payloadFromEvent({ [BINARY_INPUT_KEY]: "abc", other: 1 }).format, "json");
   });

@@ -27,7 +27,6 @@ export class InvalidPayloadError extends Error {
   override readonly name = "InvalidPayloadError";
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -59,9 +58,12 @@ function isBinaryInput(event: unknown): event is Record<typeof BINARY_INPUT_KEY,
 }
 
 function decodeBase64Strict(text: string, where: string): Buffer {
-  // Buffer.from silently skips characters that are not base64; a payload must not change.
-  if (!BASE64.test(text)) throw new InvalidPayloadError(`${where} is not valid base64 (RFC 4648, with padding)`);
-  return Buffer.from(text, "base64");
+  // Buffer.from silently skips characters that are not base64 and accepts missing padding; a
+  // payload must not change, so only text that re-encodes to itself is accepted. (A regular
+  // expression was 40 ms per MiB and overflowed the stack above about 4 MiB.)
+  const bytes = Buffer.from(text, "base64");
+  if (bytes.toString("base64") !== text) throw new InvalidPayloadError(`${where} is not valid base64 (RFC 4648, with padding)`);
+  return bytes;
 }
 
 export interface InlineEnvelope {
