@@ -215,6 +215,7 @@ describe("functions", () => {
       payloadPrefix: "in/",
       inlineLimitBytes: 262_144,
       alwaysS3: true,
+      compressInline: false,
       deleteAfterProcessing: false,
     });
     const s = pipelineSettings(custom.config, "my-payloads");
@@ -225,6 +226,7 @@ describe("functions", () => {
       prefix: "in/",
       inlineLimitBytes: 262_144,
       alwaysS3: true,
+      compressInline: false,
       deleteAfterProcessing: false,
     });
     // The bucket name is still Terraform's, so a renamed bucket cannot drift from the env var.
