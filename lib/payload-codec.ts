@@ -158,13 +158,21 @@ export async function fitInline(meta: PayloadMeta, bytes: Uint8Array, options: F
   const compressed = await compressWithin(bytes, maxCompressed);
   if (!compressed.fits) return tooLarge(true);
   const encoded = compressed.bytes;
+  const size = head.length + base64Length(encoded.length) + tail.length;
   return {
     fits: true,
     envelope: {
-      size: head.length + base64Length(encoded.length) + tail.length,
+      size,
       encoding: PAYLOAD_ENCODING,
       compressedSize: encoded.length,
-      body: () => Buffer.concat([head, base64Bytes(encoded), tail]),
+      body() {
+        // One allocation: the base64 text is written straight into the body.
+        const body = Buffer.allocUnsafe(size);
+        head.copy(body, 0);
+        const end = head.length + body.write(encoded.toString("base64"), head.length, "latin1");
+        tail.copy(body, end);
+        return body;
+      },
     },
   };
 }
