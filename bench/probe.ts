@@ -39,6 +39,11 @@ export interface CpuResult extends CpuCase {
   readonly payloadBytes: number;
   readonly stringifyMs: number;
   readonly senderMs: number;
+  /**
+   * Median over runs of (sender / stringify) within the same run: the two are timed back to back,
+   * so a busy moment on a shared machine inflates both and largely cancels out.
+   */
+  readonly ratio: number;
   readonly route: string;
   readonly inlineSize?: number;
   readonly breakdown: Breakdown;
@@ -143,7 +148,8 @@ async function senderCpu(handler: Handler, cases: readonly CpuCase[], runs: numb
     const route = last.route === "s3" ? `s3 (${String(last.reason)})` : last.encoding ? `inline (${String(last.encoding)})` : "inline";
     const inlineSize = typeof last.inlineSize === "number" ? last.inlineSize : undefined;
     const breakdown = Object.fromEntries(Object.entries(steps).filter(([, xs]) => xs.length > 0).map(([k, xs]) => [k, median(xs)])) as unknown as Breakdown;
-    send({ type: "cpu-result", result: { ...c, payloadBytes, stringifyMs: median(stringify), senderMs: median(sender), route, ...(inlineSize !== undefined && { inlineSize }), breakdown } });
+    const ratio = median(sender.map((h, i) => h / stringify[i]!));
+    send({ type: "cpu-result", result: { ...c, payloadBytes, stringifyMs: median(stringify), senderMs: median(sender), ratio, route, ...(inlineSize !== undefined && { inlineSize }), breakdown } });
   }
   send({ type: "done" });
 }
