@@ -17,10 +17,10 @@ export const PAYLOAD_ENCODING: PayloadEncoding = "br";
 export const BROTLI_QUALITY = 0;
 
 /**
- * A 256 KiB window (the default is 4 MiB). With the default, brotli's fast qualities hand over
- * no output until they have read a whole window, so the early exit could only come after 4 MiB
- * of an incompressible payload; at quality 0 the small window also compressed the benchmark's
- * JSON slightly better and faster than a 1 MiB window did.
+ * A 256 KiB window (the default is 4 MiB). With the default, brotli's fast qualities produced
+ * their first output only after reading about 4 MiB, so the early exit came that late on an
+ * incompressible payload; at quality 0 the small window also compressed the benchmark's JSON
+ * slightly better and faster than a 1 MiB window did.
  */
 const BROTLI_WINDOW_BITS = 18;
 
