@@ -65,7 +65,7 @@ async function bundleOne(role: FunctionRole, outDir: string, target: string): Pr
   return { role, dir, file: path.join(dir, BUNDLE_FILE), contentHash: await contentHash(dir) };
 }
 
-/** Bundles one entry module into `dir/index.mjs` plus chunks; exported for bench/cold-start.ts. */
+/** Bundles one entry module into `dir/index.mjs` plus chunks; also used for the benchmark's probe. */
 export async function bundleEntry(entry: string, dir: string, target: string): Promise<void> {
   await build({
     // A relative working directory keeps absolute paths out of the bundle and its source map.
@@ -74,7 +74,7 @@ export async function bundleEntry(entry: string, dir: string, target: string): P
     outdir: path.relative(PROJECT_ROOT, dir),
     outExtension: { ".js": ".mjs" },
     // Dynamic imports become chunks that load only when reached: the S3 client stays off the
-    // inline route's cold start (bench/cold-start.ts measures it). Chunk names are content hashes.
+    // inline route's cold start (npm run bench measures it). Chunk names are content hashes.
     splitting: true,
     chunkNames: "chunks/[name]-[hash]",
     bundle: true,

@@ -2,8 +2,9 @@
  * `npm run local`'s server, started in-process on ephemeral ports and driven the way a user
  * drives it: the AWS SDK over HTTP at the endpoints the banner prints, raw sockets for abuse, the
  * real AWS CLI running the very lines the banner prints, and the printed log lines for what
- * happened inside the functions. Objects are kept after processing, as the README's
- * `STACK_DELETE_AFTER_PROCESSING=false npm run local` does, so `aws s3 ls` has something to show.
+ * happened inside the functions. Objects are kept after processing and compression is off, as the
+ * README's `STACK_DELETE_AFTER_PROCESSING=false STACK_COMPRESS_INLINE=false npm run local` does, so
+ * the sample-shaped payload takes the S3 route and `aws s3 ls` has something to show.
  */
 import assert from "node:assert/strict";
 import { constants, existsSync, readdirSync, readFileSync } from "node:fs";
@@ -70,7 +71,7 @@ let largeFile: Buffer;
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "local-server-"));
   const [started, sample] = await Promise.all([
-    startServer({ STACK_DELETE_AFTER_PROCESSING: "false" }),
+    startServer({ STACK_DELETE_AFTER_PROCESSING: "false", STACK_COMPRESS_INLINE: "false" }),
     clis.length > 0 ? run("npm", ["run", "--silent", "sample-payload"], { env: cleanEnv() }) : undefined,
   ]);
   server = started;
@@ -115,6 +116,7 @@ test("the banner shows the real endpoints, the bucket and commands to paste", ()
   assert.match(s3Endpoint, /^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
   assert.match(banner, new RegExp(`bucket ${LOCAL_BUCKET}, prefix ${DEFAULT_PAYLOAD_PREFIX}`));
   assert.match(banner, /objects are kept after processing/, "STACK_DELETE_AFTER_PROCESSING=false is reported");
+  assert.match(banner, /Inline limit 1048576 bytes, compression off;/, "STACK_COMPRESS_INLINE=false is reported");
   const lines = banner.split("\n").map((l) => l.trim());
   const v2 = "--cli-binary-format raw-in-base64-out";
   for (const command of [

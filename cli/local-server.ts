@@ -35,7 +35,7 @@ export function banner(cloud: LocalCloud): string {
     "Local cloud is running. Ctrl-C stops it.",
     `  Lambda API  ${lambda}   functions ${s.senderName}, ${s.consumerName}`,
     `  S3          ${s3}   bucket ${s.bucket}, prefix ${s.prefix}`,
-    `  Inline limit ${s.inlineLimitBytes} bytes${s.alwaysS3 ? ", always S3" : ""}; objects are ${s.deleteAfterProcessing ? "deleted after processing" : "kept after processing"}`,
+    `  Inline limit ${s.inlineLimitBytes} bytes${s.alwaysS3 ? ", always S3" : s.compressInline ? ", compressed when only that fits" : ", compression off"}; objects are ${s.deleteAfterProcessing ? "deleted after processing" : "kept after processing"}`,
     `  Events that fail for good are written to ${cloud.lambda.failureDir}`,
     "",
     "Try it from another terminal (AWS CLI v2; v1 does not need --cli-binary-format):",

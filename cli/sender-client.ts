@@ -4,6 +4,7 @@
  */
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { S3Reason, SendResult } from "../handlers/sender";
+import type { PayloadEncoding } from "../lib/compression";
 import { BINARY_INPUT_KEY } from "../lib/contract";
 
 // The SDK warns on every client in Node < 22. These tools only drive Lambda's API; the functions
@@ -11,7 +12,14 @@ import { BINARY_INPUT_KEY } from "../lib/contract";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 /** SendPayloadFunction's response, with either route's fields readable without narrowing. */
-export type SenderResponse = SendResult & { reason?: S3Reason; inlineSize?: number; bucket?: string; key?: string };
+export type SenderResponse = SendResult & {
+  reason?: S3Reason;
+  inlineSize?: number;
+  encoding?: PayloadEncoding;
+  compressedSize?: number;
+  bucket?: string;
+  key?: string;
+};
 
 export class SenderError extends Error {
   override readonly name = "SenderError";

@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from "../bundling/bundle";
 import { SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
 import { startLocalCloud, type LocalCloud } from "../local/cloud";
 import { waitForDelivery } from "../local/deliveries";
-import { jsonPayloadWithInlineSize, sha256 } from "../local/payloads";
+import { incompressibleJsonPayloadWithInlineSize, sha256 } from "../local/payloads";
 import { ConfigError } from "../stacks/config";
 import { synthesizeApp } from "../stacks/app";
 import { localCloudOptions } from "./cloud-from-config";
@@ -52,8 +52,9 @@ function demoPayloads(limit: number): DemoPayload[] {
     { name: `large sample (> ${fmt.format(limit)} B)`, event: largeSample(largeBytes) },
   ];
   try {
-    payloads.push({ name: "inline event = limit", event: jsonPayloadWithInlineSize(limit, "lambda-s3 ").event });
-    payloads.push({ name: "inline event = limit + 1", event: jsonPayloadWithInlineSize(limit + 1, "lambda-s3 ").event });
+    // Random text, so compression cannot pull the one over the limit back inline.
+    payloads.push({ name: "inline event = limit", event: incompressibleJsonPayloadWithInlineSize(limit).event });
+    payloads.push({ name: "inline event = limit + 1", event: incompressibleJsonPayloadWithInlineSize(limit + 1).event });
   } catch {
     console.log(`  (limit ${limit} is smaller than the inline envelope; skipping the boundary payloads)`);
   }
@@ -81,7 +82,7 @@ function printTable(rows: Row[]): void {
   const header = ["payload", "route", "payload bytes", "inline event", "sha256 match", "sender", "delivery", "total"];
   const body = rows.map((r) => [
     r.name,
-    r.response ? (r.response.route === "s3" ? `s3 (${r.response.reason})` : "inline") : "FAILED",
+    r.response ? (r.response.route === "s3" ? `s3 (${r.response.reason})` : r.response.encoding ? `inline (${r.response.encoding})` : "inline") : "FAILED",
     fmt.format(r.bytes),
     r.response?.inlineSize !== undefined ? fmt.format(r.response.inlineSize) : "",
     r.match === undefined ? "-" : r.match ? "yes" : "NO",
@@ -94,6 +95,7 @@ function printTable(rows: Row[]): void {
   console.log(line(header));
   console.log(line(widths.map((w) => "─".repeat(w))));
   for (const cells of body) console.log(line(cells));
+  console.log("  inline (br): sent brotli-compressed, because only that fits; inline event: the request body sent, or the one that did not fit");
   console.log("  sender: time inside SendPayloadFunction · delivery: sender accepted → consumer received · total: as seen by this client");
 }
 
@@ -123,7 +125,8 @@ async function main(): Promise<number> {
       process.stdout.write(`▸ [${i + 1}/${payloads.length}] ${payload.name} … `);
       const row = await send(cloud, client, payload);
       rows.push(row);
-      console.log(row.error ? `FAILED: ${row.error}` : `${row.response?.route}, ${row.match ? "delivered byte-identical" : "DELIVERED DIFFERENT BYTES"}`);
+      const route = row.response?.encoding ? `${row.response.route} (${row.response.encoding})` : row.response?.route;
+      console.log(row.error ? `FAILED: ${row.error}` : `${route}, ${row.match ? "delivered byte-identical" : "DELIVERED DIFFERENT BYTES"}`);
     }
     console.log("");
     printTable(rows);

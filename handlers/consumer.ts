@@ -17,8 +17,8 @@ const config = consumerConfig(process.env);
 
 export async function handler(event: unknown): Promise<void> {
   if (isInlineEvent(event)) {
-    const { meta, bytes } = decodeInlineEvent(event);
-    await processPayload(bytes, { ...meta, route: "inline" });
+    const { meta, bytes, encoding } = decodeInlineEvent(event);
+    await processPayload(bytes, { ...meta, route: "inline", ...(encoding !== undefined && { encoding }) });
     return;
   }
   if (!isS3Notification(event)) {

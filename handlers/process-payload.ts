@@ -3,12 +3,15 @@
  * `processPayload` with your own work; throwing makes Lambda retry and, when retries are spent,
  * sends the event to the failure queue (the payload object stays in the bucket).
  */
+import type { PayloadEncoding } from "../lib/compression";
 import { log } from "../lib/log";
 import type { PayloadFormat } from "../lib/payload-codec";
 
 export interface DeliveredPayload {
   readonly id: string;
   readonly route: "inline" | "s3";
+  /** How the payload travelled inline, when it was compressed; `bytes` are always decompressed. */
+  readonly encoding?: PayloadEncoding;
   readonly format: PayloadFormat;
   readonly size: number;
   /** Computed by the consumer over the bytes handed to the business function. */
@@ -22,6 +25,7 @@ export async function processPayload(bytes: Uint8Array, meta: DeliveredPayload):
   log("info", "payload received", {
     id: meta.id,
     route: meta.route,
+    ...(meta.encoding !== undefined && { encoding: meta.encoding }),
     format: meta.format,
     size: bytes.length,
     sha256: meta.sha256,

@@ -1,8 +1,8 @@
 /**
  * SendPayloadFunction: the event it is invoked with is the payload. Sends it inline with an
- * Event invoke when the exact request body fits the limit, otherwise through S3, so the payload
- * crosses the network once. A 413 from Lambda (a real limit lower than configured) still ends in
- * S3: nothing is lost.
+ * Event invoke when the exact request body fits the limit (compressed, if only that fits),
+ * otherwise through S3, so the payload crosses the network once. A 413 from Lambda (a real limit
+ * lower than configured) still ends in S3: nothing is lost.
  */
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -10,9 +10,10 @@ import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { describeError, isPayloadTooLarge } from "../lib/aws-errors";
 import { senderConfig } from "../lib/function-config";
 import { log } from "../lib/log";
-import { inlineEnvelope, payloadFromEvent, sha256Hex, type PayloadFormat, type PayloadMeta } from "../lib/payload-codec";
-import { contentType, payloadObjectKey, toObjectMetadata } from "../lib/payload-object";
-import { loadS3 } from "../lib/s3-client";
+import type { PayloadEncoding } from "../lib/compression";
+import { fitInline, payloadFromEvent, sha256Hex, type PayloadFormat, type PayloadMeta } from "../lib/payload-codec";
+import { payloadObjectKey } from "../lib/payload-object";
+import { putPayloadObject } from "../lib/s3-client";
 
 const config = senderConfig(process.env);
 const lambda = new LambdaClient({});
@@ -28,8 +29,12 @@ export type SendResult = {
   /** Milliseconds this function spent serializing and sending. */
   elapsedMs: number;
 } & (
-  | { route: "inline"; inlineSize: number }
-  /** `inlineSize` is absent when the always-S3 switch skipped sizing. */
+  /**
+   * `inlineSize` is the request body sent. `encoding` and `compressedSize` (bytes before base64)
+   * are present when the payload only fit compressed.
+   */
+  | { route: "inline"; inlineSize: number; encoding?: PayloadEncoding; compressedSize?: number }
+  /** `inlineSize` is the inline event that did not fit or was refused; absent when the always-S3 switch skipped sizing. */
   | { route: "s3"; reason: S3Reason; inlineSize?: number; bucket: string; key: string }
 );
 
@@ -43,13 +48,17 @@ export async function handler(event: unknown): Promise<SendResult> {
   let reason: S3Reason = "always-s3";
   let inlineSize: number | undefined;
   if (!config.alwaysS3) {
-    const envelope = inlineEnvelope(meta, bytes);
-    inlineSize = envelope.size;
+    const fit = await fitInline(meta, bytes, { limitBytes: config.inlineLimitBytes, compress: config.compressInline });
     reason = "too-large";
-    if (envelope.size <= config.inlineLimitBytes) {
+    if (!fit.fits) {
+      inlineSize = fit.inlineSize;
+    } else {
+      const { envelope } = fit;
+      inlineSize = envelope.size;
       try {
         await lambda.send(new InvokeCommand({ FunctionName: config.consumerFunction, InvocationType: "Event", Payload: envelope.body() }));
-        const result: SendResult = { route: "inline", ...common, inlineSize: envelope.size, elapsedMs: elapsed() };
+        const compressed = "encoding" in envelope ? { encoding: envelope.encoding, compressedSize: envelope.compressedSize } : {};
+        const result: SendResult = { route: "inline", ...common, inlineSize: envelope.size, ...compressed, elapsedMs: elapsed() };
         log("info", "payload sent", result);
         return result;
       } catch (err) {
@@ -66,17 +75,7 @@ export async function handler(event: unknown): Promise<SendResult> {
   }
 
   const key = payloadObjectKey(config.prefix, meta);
-  const { sdk, client } = await loadS3();
-  await client.send(
-    new sdk.PutObjectCommand({
-      Bucket: config.bucket,
-      Key: key,
-      Body: bytes,
-      ContentLength: bytes.length,
-      ContentType: contentType(meta),
-      Metadata: toObjectMetadata(meta),
-    }),
-  );
+  await putPayloadObject(config.bucket, key, bytes, meta);
   const result: SendResult = { route: "s3", reason, ...common, ...(inlineSize !== undefined && { inlineSize }), bucket: config.bucket, key, elapsedMs: elapsed() };
   log("info", "payload sent", result);
   return result;

@@ -18,6 +18,13 @@ export const EVENT_PAYLOAD_LIMIT_BYTES = 1_048_576;
 /** Largest request body Lambda accepts for `RequestResponse`. */
 export const SYNC_PAYLOAD_LIMIT_BYTES = 6_291_456;
 
+/**
+ * Largest payload the sender compresses to keep it inline, and so the most a consumer will
+ * decompress one inline event into: a forged envelope cannot make it allocate more. Above every
+ * event the sender can be invoked with (6 MiB), with room for a library holding larger payloads.
+ */
+export const COMPRESSED_PAYLOAD_MAX_BYTES = 16_777_216;
+
 /** Key prefix for payload objects; the notification filter and the IAM resources use it too. */
 export const DEFAULT_PAYLOAD_PREFIX = "payloads/";
 
@@ -36,6 +43,8 @@ export const ENV = {
   inlineLimit: "INLINE_LIMIT_BYTES",
   /** "true" sends every payload through S3. Sender only. */
   alwaysS3: "ALWAYS_S3",
+  /** "false" never compresses; otherwise payloads that only fit compressed go inline compressed. Sender only. */
+  compressInline: "COMPRESS_INLINE",
   /** "false" keeps payload objects after successful processing. Consumer only. */
   deleteAfterProcessing: "DELETE_AFTER_PROCESSING",
 } as const;
@@ -45,6 +54,7 @@ export const DEFAULTS = {
   prefix: DEFAULT_PAYLOAD_PREFIX,
   inlineLimit: EVENT_PAYLOAD_LIMIT_BYTES,
   alwaysS3: false,
+  compressInline: true,
   deleteAfterProcessing: true,
 } as const;
 
@@ -60,6 +70,11 @@ export const OBJECT_METADATA = {
 /** Property of the inline event that marks it as ours; the consumer dispatches on it. */
 export const INLINE_ENVELOPE_KEY = "lambdaS3AsyncPayload";
 export const INLINE_ENVELOPE_VERSION = 1;
+/**
+ * Envelopes whose payload is compressed carry this version, so a consumer that predates
+ * compression refuses them by version instead of reporting a confusing size mismatch.
+ */
+export const COMPRESSED_ENVELOPE_VERSION = 2;
 
 /**
  * A sender event that is an object with exactly this one key, holding base64, carries binary
@@ -75,6 +90,7 @@ export interface PipelineSettings {
   prefix: string;
   inlineLimitBytes: number;
   alwaysS3: boolean;
+  compressInline: boolean;
   deleteAfterProcessing: boolean;
 }
 
@@ -86,6 +102,7 @@ export function senderEnvironment(s: PipelineSettings): Record<string, string> {
     [ENV.consumerFunction]: s.consumerName,
     [ENV.inlineLimit]: String(s.inlineLimitBytes),
     [ENV.alwaysS3]: String(s.alwaysS3),
+    [ENV.compressInline]: String(s.compressInline),
   };
 }
 

@@ -13,6 +13,7 @@ test("sender defaults come from the contract", () => {
     prefix: DEFAULTS.prefix,
     inlineLimitBytes: DEFAULTS.inlineLimit,
     alwaysS3: false,
+    compressInline: true,
   });
   assert.deepEqual(consumerConfig({ [ENV.bucket]: "b" }), { bucket: "b", prefix: DEFAULTS.prefix, deleteAfterProcessing: true });
 });
@@ -27,6 +28,8 @@ test("bad values are named with what is allowed", () => {
   assert.throws(() => senderConfig({ ...sender, [ENV.inlineLimit]: "1MB" }), /INLINE_LIMIT_BYTES is "1MB"; expected an integer from 1/);
   assert.throws(() => senderConfig({ ...sender, [ENV.inlineLimit]: "0" }), /INLINE_LIMIT_BYTES is "0"/);
   assert.throws(() => senderConfig({ ...sender, [ENV.alwaysS3]: "yes" }), /ALWAYS_S3 is "yes"; expected "true" or "false"/);
+  assert.throws(() => senderConfig({ ...sender, [ENV.compressInline]: "off" }), /COMPRESS_INLINE is "off"; expected "true" or "false"/);
+  assert.equal(senderConfig({ ...sender, [ENV.compressInline]: "false" }).compressInline, false);
   assert.throws(() => consumerConfig({ [ENV.bucket]: "b", [ENV.deleteAfterProcessing]: "1" }), /DELETE_AFTER_PROCESSING is "1"/);
   assert.equal(senderConfig({ ...sender, [ENV.inlineLimit]: "262144", [ENV.alwaysS3]: "true" }).inlineLimitBytes, 262144);
 });

@@ -12,6 +12,7 @@ export interface SenderConfig {
   readonly consumerFunction: string;
   readonly inlineLimitBytes: number;
   readonly alwaysS3: boolean;
+  readonly compressInline: boolean;
 }
 
 export interface ConsumerConfig {
@@ -28,6 +29,7 @@ export function senderConfig(env: Env): SenderConfig {
     // No upper bound: if a user configures more than Lambda accepts, the 413 fallback still delivers.
     inlineLimitBytes: integerInRange(env, ENV.inlineLimit, DEFAULTS.inlineLimit, 1, Number.MAX_SAFE_INTEGER),
     alwaysS3: boolean(env, ENV.alwaysS3, DEFAULTS.alwaysS3),
+    compressInline: boolean(env, ENV.compressInline, DEFAULTS.compressInline),
   };
 }
 

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { jsonEvent } from "../test/arbitraries";
+import { randomBytes } from "node:crypto";
+import { eventOfVaryingCompressibility, jsonEvent } from "../test/arbitraries";
+import { compressWithin, DecompressionBombError, DecompressedSizeMismatchError } from "./compression";
 import { BINARY_INPUT_KEY, INLINE_ENVELOPE_KEY } from "./contract";
 import {
   decodeInlineEvent,
+  fitInline,
   inlineEnvelope,
   InvalidPayloadError,
   isInlineEvent,
@@ -78,10 +81,14 @@ describe("payload codec", () => {
   });
 
   test("invalid base64 input is refused instead of silently dropping characters", () => {
-    for (const bad of ["abc", "ab!=", "a===", "YWJj\n", " YWJj"]) {
+    // "YR==" has non-zero padding bits: it would decode to the same byte as "YQ==".
+    for (const bad of ["abc", "ab!=", "a===", "YWJj\n", " YWJj", "YR==", "YW-j", "YW_j"]) {
       assert.throws(() => payloadFromEvent({ [BINARY_INPUT_KEY]: bad }), /event\.\$base64 is not valid base64/);
     }
     assert.throws(() => payloadFromEvent({ [BINARY_INPUT_KEY]: 42 }), /must be a base64 string, got number/);
+    // Large input is checked in linear time (a regular expression here overflowed the stack).
+    const large = randomBytes(5 * 1_048_576);
+    assert.deepEqual(payloadFromEvent({ [BINARY_INPUT_KEY]: large.toString("base64") }).bytes, large);
     // With another key beside it, the object is an ordinary JSON payload.
     assert.equal(payloadFromEvent({ [BINARY_INPUT_KEY]: "abc", other: 1 }).format, "json");
   });
@@ -89,7 +96,9 @@ describe("payload codec", () => {
   test("malformed envelopes get errors that name the field", () => {
     const good = JSON.parse(roundTrip({ a: 1 }).body.toString()) as Record<string, Record<string, unknown>>;
     const withMeta = (patch: Record<string, unknown>) => ({ ...good, [INLINE_ENVELOPE_KEY]: { ...good[INLINE_ENVELOPE_KEY], ...patch } });
-    assert.throws(() => decodeInlineEvent(withMeta({ v: 2 })), /lambdaS3AsyncPayload\.v is 2; this consumer reads version 1/);
+    assert.throws(() => decodeInlineEvent(withMeta({ v: 3 })), /lambdaS3AsyncPayload\.v is 3; this consumer reads versions 1 and 2/);
+    assert.throws(() => decodeInlineEvent(withMeta({ v: 2 })), /lambdaS3AsyncPayload\.encoding is undefined; expected "br"/);
+    assert.throws(() => decodeInlineEvent(withMeta({ v: 2, encoding: "gzip" })), /\.encoding is "gzip"; expected "br"/);
     assert.throws(() => decodeInlineEvent(withMeta({ sha256: "xyz" })), /\.sha256 is "xyz"; expected 64 lowercase hex digits/);
     assert.throws(() => decodeInlineEvent(withMeta({ format: "xml" })), /\.format is "xml"/);
     assert.throws(() => decodeInlineEvent(withMeta({ size: -1 })), /\.size is -1/);
@@ -100,5 +109,83 @@ describe("payload codec", () => {
 
   test("an event that is not JSON-serializable is refused", () => {
     assert.throws(() => payloadFromEvent(undefined), /not a JSON value/);
+  });
+});
+
+/** What the consumer sees of a body, decoded. */
+function received(body: Buffer) {
+  return decodeInlineEvent(JSON.parse(body.toString("utf8")) as unknown);
+}
+
+const LIMIT = 6144;
+
+describe("compression that keeps payloads inline", () => {
+  test("payloads across the compression threshold round-trip with exact bytes; the compressed route is taken exactly when only compression makes the event fit", async () => {
+    const seen = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(eventOfVaryingCompressibility(LIMIT - 2048, LIMIT + 2048), async (event) => {
+        const { bytes, format } = payloadFromEvent(event);
+        const meta = metaFor(bytes, format);
+        const fit = await fitInline(meta, bytes, { limitBytes: LIMIT, compress: true });
+
+        // The expectation, from the documented wire format and a complete compression.
+        const plainSize = inlineEnvelope(meta, bytes).size;
+        const complete = await compressWithin(bytes, Number.POSITIVE_INFINITY);
+        assert.ok(complete.fits);
+        const compressedHead = `{"${INLINE_ENVELOPE_KEY}":${JSON.stringify({ v: 2, ...meta, encoding: "br" })},"payload":"`;
+        const compressedSize = Buffer.byteLength(compressedHead) + complete.bytes.toString("base64").length + 2;
+        const expected = plainSize <= LIMIT ? "inline" : compressedSize <= LIMIT ? "inline-br" : "too-large";
+        const actual = !fit.fits ? "too-large" : "encoding" in fit.envelope ? "inline-br" : "inline";
+        seen.add(actual);
+        assert.equal(actual, expected, `plain ${plainSize}, compressed ${compressedSize}, limit ${LIMIT}`);
+
+        if (!fit.fits) {
+          assert.equal(fit.inlineSize, plainSize);
+          assert.equal(fit.compressionTried, true, "compressed once before giving up");
+          return;
+        }
+        const body = fit.envelope.body();
+        assert.equal(body.length, fit.envelope.size, "the size is the exact byte length of the body");
+        assert.ok(body.length <= LIMIT);
+        const out = received(body);
+        assert.deepEqual(out.bytes, bytes, "the consumer gets the exact bytes");
+        assert.equal(out.encoding, actual === "inline-br" ? "br" : undefined);
+        if (actual === "inline-br") assert.equal(body.length, compressedSize);
+      }),
+      { numRuns: 150, seed: process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED) },
+    );
+    assert.deepEqual([...seen].sort(), ["inline", "inline-br", "too-large"], "every route was exercised");
+  });
+
+  test("compression is never tried when it cannot change the route", async () => {
+    const small = payloadFromEvent({ data: "x".repeat(100) });
+    const big = payloadFromEvent({ data: "x".repeat(10_000) });
+    const fits = await fitInline(metaFor(small.bytes, "json"), small.bytes, { limitBytes: LIMIT, compress: true });
+    assert.ok(fits.fits && !("encoding" in fits.envelope), "a payload that fits as it is goes as it is");
+    const off = await fitInline(metaFor(big.bytes, "json"), big.bytes, { limitBytes: LIMIT, compress: false });
+    assert.deepEqual(off, { fits: false, inlineSize: inlineEnvelope(metaFor(big.bytes, "json"), big.bytes).size, compressionTried: false });
+    const noRoom = await fitInline(metaFor(big.bytes, "json"), big.bytes, { limitBytes: 200, compress: true });
+    assert.equal(!noRoom.fits && noRoom.compressionTried, false, "no room even for an empty compressed payload");
+  });
+
+  test("an incompressible payload over the limit is compressed once and goes to S3 as it is", async () => {
+    const raw = randomBytes(3 * LIMIT);
+    const { bytes, format } = payloadFromEvent({ [BINARY_INPUT_KEY]: raw.toString("base64") });
+    const fit = await fitInline(metaFor(bytes, format), bytes, { limitBytes: LIMIT, compress: true });
+    assert.equal(fit.fits, false);
+    assert.equal(!fit.fits && fit.compressionTried, true);
+    assert.deepEqual(bytes, raw, "the bytes handed to S3 are the payload's, not compressed ones");
+  });
+
+  test("a compressed envelope whose size lies or that is a bomb is refused by name", async () => {
+    const { bytes } = payloadFromEvent({ data: "y".repeat(50_000) });
+    const fit = await fitInline(metaFor(bytes, "json"), bytes, { limitBytes: LIMIT, compress: true });
+    assert.ok(fit.fits && "encoding" in fit.envelope);
+    const event = JSON.parse(fit.envelope.body().toString()) as Record<string, Record<string, unknown>>;
+    const withSize = (size: number) => ({ ...event, [INLINE_ENVELOPE_KEY]: { ...event[INLINE_ENVELOPE_KEY], size } });
+    assert.throws(() => decodeInlineEvent(withSize(bytes.length - 1)), DecompressionBombError);
+    assert.throws(() => decodeInlineEvent(withSize(bytes.length + 1)), DecompressedSizeMismatchError);
+    assert.throws(() => decodeInlineEvent(withSize(1 << 30)), (e: Error) => e.name === "DecompressionBombError" && /more than the 16777216 bytes/.test(e.message));
+    assert.throws(() => decodeInlineEvent({ ...event, payload: { not: "base64" } }), /compressed payload must be a base64 string, got object/);
   });
 });

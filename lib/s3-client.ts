@@ -1,13 +1,47 @@
 /**
  * The S3 SDK, loaded on first use only, because most payloads go inline. In a single-file
- * bundle this defers the S3 client's evaluation, not its parsing: bench/cold-start.ts measures
+ * bundle this defers the S3 client's evaluation, not its parsing: bench/run.ts measures
  * what that saves (little, next to the SDK core the Lambda client needs anyway).
  */
+import { contentType, toObjectMetadata } from "./payload-object";
+import type { PayloadMeta } from "./payload-codec";
+
 type S3Sdk = typeof import("@aws-sdk/client-s3");
 
 let loading: Promise<{ sdk: S3Sdk; client: InstanceType<S3Sdk["S3Client"]> }> | undefined;
 
 export function loadS3() {
-  loading ??= import("@aws-sdk/client-s3").then((sdk) => ({ sdk, client: new sdk.S3Client({}) }));
+  // The consumer checks every object's sha256 against the sender's record itself; the SDK's own
+  // response checksum validation would hash each body a second time.
+  loading ??= import("@aws-sdk/client-s3").then((sdk) => ({ sdk, client: new sdk.S3Client({ responseChecksumValidation: "WHEN_REQUIRED" }) }));
   return loading;
+}
+
+/**
+ * Stores the payload bytes as they are, with the sender's record as metadata. The sha256 the
+ * sender already computed goes to S3 twice: as the object's SHA-256 checksum (S3 verifies it, and
+ * the SDK then skips its own CRC32) and as the signed payload hash (so request signing does not
+ * hash the body again). One hash of the payload in all.
+ */
+export async function putPayloadObject(bucket: string, key: string, bytes: Uint8Array, meta: PayloadMeta): Promise<void> {
+  const { sdk, client } = await loadS3();
+  const command = new sdk.PutObjectCommand({
+    Bucket: bucket,
+    Key: key,
+    Body: bytes,
+    ContentLength: bytes.length,
+    ContentType: contentType(meta),
+    Metadata: toObjectMetadata(meta),
+    ChecksumAlgorithm: "SHA256",
+    ChecksumSHA256: Buffer.from(meta.sha256, "hex").toString("base64"),
+  });
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers["x-amz-content-sha256"] = meta.sha256;
+      return next(args);
+    },
+    { step: "build", name: "payloadSha256AsSignedPayloadHash" },
+  );
+  await client.send(command);
 }

@@ -87,6 +87,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     prefix: DEFAULTS.prefix,
     inlineLimitBytes: DEFAULTS.inlineLimit,
     alwaysS3: DEFAULTS.alwaysS3,
+    compressInline: DEFAULTS.compressInline,
     deleteAfterProcessing: DEFAULTS.deleteAfterProcessing,
     ...options.settings,
   };

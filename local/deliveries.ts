@@ -7,6 +7,8 @@ import type { LocalCloud } from "./cloud";
 export interface Delivery {
   id: string;
   route: "inline" | "s3";
+  /** Present when the payload travelled inline compressed. */
+  encoding?: "br";
   format: "json" | "binary";
   size: number;
   /** Computed by the consumer over the bytes it handed to the business function. */

@@ -62,6 +62,7 @@ describe("defaults", () => {
       payloadExpirationDays: 14,
       inlineLimitBytes: EVENT_PAYLOAD_LIMIT_BYTES,
       alwaysS3: DEFAULTS.alwaysS3,
+      compressInline: DEFAULTS.compressInline,
       deleteAfterProcessing: DEFAULTS.deleteAfterProcessing,
       runtime: "nodejs22.x",
       architecture: "arm64",
@@ -89,7 +90,7 @@ describe("defaults", () => {
   });
 
   test("pipelineSettings maps the config onto the contract's PipelineSettings", () => {
-    const c = configFrom({ senderFunctionName: "s", consumerFunctionName: "c", payloadPrefix: "p/", inlineLimitBytes: 5, alwaysS3: true, deleteAfterProcessing: false });
+    const c = configFrom({ senderFunctionName: "s", consumerFunctionName: "c", payloadPrefix: "p/", inlineLimitBytes: 5, alwaysS3: true, compressInline: false, deleteAfterProcessing: false });
     assert.deepEqual(pipelineSettings(c, "bucket-x"), {
       senderName: "s",
       consumerName: "c",
@@ -97,6 +98,7 @@ describe("defaults", () => {
       prefix: "p/",
       inlineLimitBytes: 5,
       alwaysS3: true,
+      compressInline: false,
       deleteAfterProcessing: false,
     });
   });
@@ -207,6 +209,7 @@ describe("validation: each bad value names the field, the value and what is allo
     ["inlineLimitBytes", "1MiB", /integer from 1 to 1048576/],
     ["inlineLimitBytes", 1.5, /integer from 1 to 1048576/],
     ["alwaysS3", "1", /true or false/],
+    ["compressInline", "off", /true or false/],
     ["deleteAfterProcessing", "no", /true or false/],
     ["runtime", "nodejs20.x", /one of "nodejs22.x", "nodejs24.x"/],
     ["architecture", "arm", /one of "arm64", "x86_64"/],

@@ -42,6 +42,7 @@ export interface StackConfig {
   readonly payloadExpirationDays: number;
   readonly inlineLimitBytes: number;
   readonly alwaysS3: boolean;
+  readonly compressInline: boolean;
   readonly deleteAfterProcessing: boolean;
   readonly runtime: LambdaRuntime;
   readonly architecture: LambdaArchitecture;
@@ -120,6 +121,7 @@ export const SETTINGS = {
   payloadExpirationDays: { context: "payloadExpirationDays", env: "STACK_PAYLOAD_EXPIRATION_DAYS", description: "Days before leftover payload objects expire" },
   inlineLimitBytes: { context: "inlineLimitBytes", env: "STACK_INLINE_LIMIT_BYTES", description: "Largest inline Event request body, in bytes" },
   alwaysS3: { context: "alwaysS3", env: "STACK_ALWAYS_S3", description: "Send every payload through S3" },
+  compressInline: { context: "compressInline", env: "STACK_COMPRESS_INLINE", description: "Compress payloads (brotli) that only fit inline compressed" },
   deleteAfterProcessing: { context: "deleteAfterProcessing", env: "STACK_DELETE_AFTER_PROCESSING", description: "Delete payload objects after successful processing" },
   runtime: { context: "runtime", env: "STACK_RUNTIME", description: "Lambda runtime (also the esbuild target)" },
   architecture: { context: "architecture", env: "STACK_ARCHITECTURE", description: "Lambda architecture" },
@@ -318,6 +320,7 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
     payloadExpirationDays: read("payloadExpirationDays", integer(1, 2_147_483_647, " days"), STACK_DEFAULTS.payloadExpirationDays),
     inlineLimitBytes: read("inlineLimitBytes", integer(1, EVENT_PAYLOAD_LIMIT_BYTES, " bytes"), DEFAULTS.inlineLimit),
     alwaysS3: read("alwaysS3", bool, DEFAULTS.alwaysS3),
+    compressInline: read("compressInline", bool, DEFAULTS.compressInline),
     deleteAfterProcessing: read("deleteAfterProcessing", bool, DEFAULTS.deleteAfterProcessing),
     runtime: read("runtime", oneOf(Object.keys(RUNTIMES) as LambdaRuntime[]), STACK_DEFAULTS.runtime),
     architecture: read("architecture", oneOf(ARCHITECTURES), STACK_DEFAULTS.architecture),
@@ -383,6 +386,7 @@ export function pipelineSettings(config: StackConfig, bucket: string): PipelineS
     prefix: config.payloadPrefix,
     inlineLimitBytes: config.inlineLimitBytes,
     alwaysS3: config.alwaysS3,
+    compressInline: config.compressInline,
     deleteAfterProcessing: config.deleteAfterProcessing,
   };
 }

@@ -223,6 +223,7 @@ describe("functions", () => {
       payloadPrefix: "in/",
       inlineLimitBytes: 262_144,
       alwaysS3: true,
+      compressInline: false,
       deleteAfterProcessing: false,
     });
     const s = pipelineSettings(custom.config, "my-payloads");
@@ -233,6 +234,7 @@ describe("functions", () => {
       prefix: "in/",
       inlineLimitBytes: 262_144,
       alwaysS3: true,
+      compressInline: false,
       deleteAfterProcessing: false,
     });
     // The bucket name is still Terraform's, so a renamed bucket cannot drift from the env var.

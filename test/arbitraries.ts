@@ -3,6 +3,7 @@
  * ASCII, 2-, 3- and 4-byte UTF-8, JSON escapes, control characters and lone surrogates.
  */
 import fc from "fast-check";
+import { BINARY_INPUT_KEY } from "../lib/contract";
 
 const ascii = fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c));
 const twoByte = fc.integer({ min: 0x80, max: 0x7ff }).map((c) => String.fromCharCode(c));
@@ -45,3 +46,32 @@ export const jsonEvent = fc.letrec((tie) => ({
     fc.dictionary(nastyString(12), tie("value"), { maxKeys: 5 }),
   ),
 })).value.map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+
+/**
+ * Sender events from barely to highly compressible: a motif repeated with a share of random
+ * characters (or bytes) mixed in. JSON events `{"data": ...}` have a payload of about
+ * `minSize`..`maxSize` bytes; binary ones base64 text of that length.
+ */
+export function eventOfVaryingCompressibility(minSize: number, maxSize: number): fc.Arbitrary<unknown> {
+  return fc
+    .record({
+      format: fc.constantFrom<"json" | "binary">("json", "binary"),
+      size: fc.integer({ min: minSize, max: maxSize }),
+      motif: fc.string({ minLength: 1, maxLength: 40 }),
+      noise: fc.constantFrom(0, 0.05, 0.3, 0.6, 1),
+      seed: fc.nat(),
+    })
+    .map(({ format, size, motif, noise, seed }) => {
+      let state = seed;
+      const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+      if (format === "binary") {
+        const motifBytes = Buffer.from(motif);
+        const raw = Buffer.alloc(Math.floor((size * 3) / 4));
+        for (let i = 0; i < raw.length; i++) raw[i] = next() < noise ? Math.floor(next() * 256) : motifBytes[i % motifBytes.length]!;
+        return { [BINARY_INPUT_KEY]: raw.toString("base64") };
+      }
+      let text = "";
+      while (text.length < size) text += next() < noise ? String.fromCharCode(0x20 + Math.floor(next() * 0x5e)) : motif;
+      return { data: text.slice(0, size - '{"data":""}'.length) };
+    });
+}

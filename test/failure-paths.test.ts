@@ -11,14 +11,15 @@ import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-
 import type { Bundle, FunctionRole } from "../bundling/bundle";
 import { bundleToTempDir } from "../bundling/temp-bundles";
 import type { SenderResponse } from "../cli/sender-client";
-import { BINARY_INPUT_KEY, DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, ENV, INLINE_ENVELOPE_KEY } from "../lib/contract";
+import { brotliCompressSync, constants as zlibConstants } from "node:zlib";
+import { BINARY_INPUT_KEY, COMPRESSED_ENVELOPE_VERSION, DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, ENV, INLINE_ENVELOPE_KEY } from "../lib/contract";
 import { sha256Hex } from "../lib/payload-codec";
 import { toObjectMetadata } from "../lib/payload-object";
 import { encodeS3EventKey } from "../lib/s3-event";
 import { startLambdaApi } from "../local/lambda-api";
 import { parseJsonLine } from "../local/deliveries";
 import { startPipeline, type Pipeline } from "./harness";
-import { jsonPayloadWithInlineSize, sha256 } from "../local/payloads";
+import { incompressibleJsonPayloadWithInlineSize, jsonPayloadWithInlineSize, sha256 } from "../local/payloads";
 
 let bundles: Record<FunctionRole, Bundle>;
 let workDir: string;
@@ -101,7 +102,7 @@ describe("a cloud whose real Event limit (4 KiB) is lower than the sender's conf
   });
 
   test("a repeated notification for an already processed object is absorbed and logged", async () => {
-    const big = jsonPayloadWithInlineSize(9000, "x");
+    const big = incompressibleJsonPayloadWithInlineSize(9000);
     const { body } = await p.invoke(DEFAULT_SENDER_NAME, JSON.stringify(big.event));
     const r = body as SenderResponse;
     assert.equal(r.route, "s3");
@@ -134,6 +135,27 @@ describe("a cloud whose real Event limit (4 KiB) is lower than the sender's conf
       assert.equal(functionError, "Unhandled", `${fn} accepted ${JSON.stringify(event)}`);
       assert.match((body as { errorMessage: string }).errorMessage, message);
     }
+  });
+
+  test("a compressed inline event that is a bomb, or lies about its size, is refused by name and never processed", async () => {
+    const huge = Buffer.alloc(20 * 1_048_576, "a");
+    const bomb = brotliCompressSync(huge, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 1 } });
+    const envelope = (size: number, id: string) => ({
+      [INLINE_ENVELOPE_KEY]: { v: COMPRESSED_ENVELOPE_VERSION, id, format: "json", size, sha256: sha256Hex(huge), sentAt: new Date().toISOString(), encoding: "br" },
+      payload: bomb.toString("base64"),
+    });
+    const cases: Array<[unknown, string, RegExp]> = [
+      [envelope(huge.length, "bomb-honest"), "DecompressionBombError", /recorded size 20971520 is more than the 16777216 bytes/],
+      [envelope(1000, "bomb-lying"), "DecompressionBombError", /expands to more than the 1000 bytes the sender recorded/],
+    ];
+    for (const [event, errorType, message] of cases) {
+      const { body, functionError } = await p.invoke(DEFAULT_CONSUMER_NAME, JSON.stringify(event));
+      assert.equal(functionError, "Unhandled");
+      const error = body as { errorType: string; errorMessage: string };
+      assert.equal(error.errorType, errorType);
+      assert.match(error.errorMessage, message);
+    }
+    assert.ok(!p.cloud.logs.some((l) => l.line.includes('"payload received"') && l.line.includes("bomb-")), "nothing was handed to processPayload");
   });
 
   test("s3:TestEvent is ignored", async () => {

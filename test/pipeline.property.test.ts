@@ -1,7 +1,10 @@
 /**
  * The product's promise, as properties: for payloads whose inline event is within ±512 bytes of
  * the limit, the consumer receives byte-identical bytes, and the route is inline exactly when the
- * inline event fits. Runs the deployable bundles in the local cloud, through the real SDK.
+ * inline event fits (compression off, so the boundary is the uncompressed size). With compression
+ * on, payloads across the compression threshold arrive byte-identical, and go inline compressed
+ * exactly when only compression makes the event fit. Runs the deployable bundles in the local
+ * cloud, through the real SDK.
  *
  * fast-check prints the seed and path of any failure; rerun with FC_SEED=<seed> to reproduce.
  */
@@ -10,10 +13,21 @@ import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import type { Bundle, FunctionRole } from "../bundling/bundle";
 import { bundleToTempDir } from "../bundling/temp-bundles";
+import { largeSample } from "../cli/samples";
+import { compressWithin } from "../lib/compression";
 import { DEFAULT_SENDER_NAME, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
-import { charOf, type CharClass } from "./arbitraries";
+import { payloadFromEvent } from "../lib/payload-codec";
+import { charOf, eventOfVaryingCompressibility, type CharClass } from "./arbitraries";
 import { startPipeline, type Pipeline } from "./harness";
-import { binaryPayloadWithInlineSize, expectedInlineSize, jsonPayloadWithInlineSize, sha256, type BuiltPayload } from "../local/payloads";
+import {
+  binaryPayloadWithInlineSize,
+  expectedCompressedInlineSize,
+  expectedInlineSize,
+  incompressibleJsonPayloadWithInlineSize,
+  jsonPayloadWithInlineSize,
+  sha256,
+  type BuiltPayload,
+} from "../local/payloads";
 
 const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
 const SMALL_LIMIT = 8192;
@@ -63,7 +77,7 @@ function jsonMotif(cls: CharClass, motifSeed: number): string {
 describe(`around a ${SMALL_LIMIT}-byte limit`, () => {
   let p: Pipeline;
   before(async () => {
-    p = await startPipeline({ bundles, settings: { inlineLimitBytes: SMALL_LIMIT }, eventLimitBytes: SMALL_LIMIT });
+    p = await startPipeline({ bundles, settings: { inlineLimitBytes: SMALL_LIMIT, compressInline: false }, eventLimitBytes: SMALL_LIMIT });
   });
   after(async () => p?.close());
 
@@ -104,7 +118,7 @@ describe(`around a ${SMALL_LIMIT}-byte limit`, () => {
 describe(`at the real Event limit, ${EVENT_PAYLOAD_LIMIT_BYTES} bytes`, () => {
   let p: Pipeline;
   before(async () => {
-    p = await startPipeline({ bundles });
+    p = await startPipeline({ bundles, settings: { compressInline: false } });
   });
   after(async () => p?.close());
 
@@ -117,5 +131,84 @@ describe(`at the real Event limit, ${EVENT_PAYLOAD_LIMIT_BYTES} bytes`, () => {
     assert.equal(await sendAndCheck(p, L, jsonPayloadWithInlineSize(L + 1, "😀é\"\n")), "s3");
     assert.equal(await sendAndCheck(p, L, binaryPayloadWithInlineSize(L, new Uint8Array([0, 1, 254, 255]))), "inline");
     assert.equal(await sendAndCheck(p, L, binaryPayloadWithInlineSize(L + 512, new Uint8Array([7, 0, 200]))), "s3");
+  });
+});
+
+type Route = "inline" | "inline-br" | "s3";
+
+interface CompressedResponse {
+  route: "inline" | "s3";
+  reason?: string;
+  id: string;
+  format: "json" | "binary";
+  size: number;
+  sha256: string;
+  inlineSize?: number;
+  encoding?: string;
+  compressedSize?: number;
+}
+
+/** Sends one event with compression on; checks the route against the wire format and byte identity. */
+async function sendCompressible(p: Pipeline, limit: number, event: unknown): Promise<Route> {
+  const { bytes, format } = payloadFromEvent(event);
+  const { body, functionError } = await p.invoke(DEFAULT_SENDER_NAME, JSON.stringify(event));
+  assert.equal(functionError, undefined, `sender failed: ${JSON.stringify(body)}`);
+  const r = body as CompressedResponse;
+  assert.deepEqual([r.size, r.sha256, r.format], [bytes.length, sha256(bytes), format]);
+
+  const plain = expectedInlineSize(r, format === "json" ? event : Buffer.from(bytes).toString("base64"));
+  const complete = await compressWithin(bytes, Number.POSITIVE_INFINITY);
+  assert.ok(complete.fits);
+  const compressed = expectedCompressedInlineSize(r, complete.bytes);
+  const expected: Route = plain <= limit ? "inline" : compressed <= limit ? "inline-br" : "s3";
+  const actual: Route = r.route === "s3" ? "s3" : r.encoding === undefined ? "inline" : "inline-br";
+  assert.equal(actual, expected, `uncompressed event ${plain} bytes, compressed ${compressed}, limit ${limit}`);
+  if (actual === "inline-br") {
+    assert.deepEqual([r.encoding, r.inlineSize, r.compressedSize], ["br", compressed, complete.bytes.length]);
+  } else {
+    assert.deepEqual([r.encoding, r.compressedSize, r.inlineSize], [undefined, undefined, plain]);
+  }
+  if (actual === "s3") assert.equal(r.reason, "too-large");
+
+  const delivered = await p.delivery(r.id);
+  assert.deepEqual(
+    { route: delivered.route, encoding: delivered.encoding, size: delivered.size, sha256: delivered.sha256 },
+    { route: r.route, encoding: r.encoding, size: bytes.length, sha256: sha256(bytes) },
+    "the consumer received the exact bytes (S3 objects are the payload's own bytes: their sha256 is checked too)",
+  );
+  return actual;
+}
+
+describe(`compression on, around a ${SMALL_LIMIT}-byte limit`, () => {
+  let p: Pipeline;
+  before(async () => {
+    p = await startPipeline({ bundles, settings: { inlineLimitBytes: SMALL_LIMIT }, eventLimitBytes: SMALL_LIMIT });
+  });
+  after(async () => p?.close());
+
+  test("payloads across the compression threshold arrive byte-identical; compressed exactly when only that makes the event fit", async () => {
+    const routes = new Set<Route>();
+    await fc.assert(
+      fc.asyncProperty(eventOfVaryingCompressibility(SMALL_LIMIT - 1024, SMALL_LIMIT + 8192), async (event) => {
+        routes.add(await sendCompressible(p, SMALL_LIMIT, event));
+      }),
+      { numRuns: 40, seed, includeErrorInReport: true },
+    );
+    assert.deepEqual([...routes].sort(), ["inline", "inline-br", "s3"], "every route was exercised");
+  });
+});
+
+describe(`compression on, at the real Event limit, ${EVENT_PAYLOAD_LIMIT_BYTES} bytes`, () => {
+  let p: Pipeline;
+  before(async () => {
+    p = await startPipeline({ bundles });
+  });
+  after(async () => p?.close());
+
+  test("sample-shaped JSON of 6,000,000 bytes stays inline; an incompressible payload one byte over the limit goes through S3", async () => {
+    const L = EVENT_PAYLOAD_LIMIT_BYTES;
+    assert.equal(await sendCompressible(p, L, largeSample(6_000_000)), "inline-br");
+    assert.equal(await sendCompressible(p, L, incompressibleJsonPayloadWithInlineSize(L).event), "inline");
+    assert.equal(await sendCompressible(p, L, incompressibleJsonPayloadWithInlineSize(L + 1).event), "s3");
   });
 });
