@@ -15,6 +15,13 @@ export type SenderResponse = SendResult & { reason?: S3Reason; inlineSize?: numb
 
 export class SenderError extends Error {
   override readonly name = "SenderError";
+  constructor(
+    message: string,
+    /** HTTP status of a rejected invocation (413: the request is over Lambda's limit). */
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+  }
 }
 
 /** Credentials the local cloud accepts; it does not check signatures. */
@@ -41,6 +48,13 @@ export function requestBodyFor(bytes: Uint8Array, binary = false): { body: Uint8
   return { body: Buffer.from(JSON.stringify({ [BINARY_INPUT_KEY]: Buffer.from(bytes).toString("base64") })), format: "binary" };
 }
 
+/** The largest binary payload whose `{"$base64": …}` request body fits in `requestLimit` bytes. */
+export function largestBinaryPayload(requestLimit: number): number {
+  const wrapper = requestBodyFor(new Uint8Array(0), true).body.length;
+  // base64 turns every 3 bytes (or part of them) into 4 characters.
+  return Math.floor((requestLimit - wrapper) / 4) * 3;
+}
+
 export async function invokeSender(client: LambdaClient, functionName: string, body: Uint8Array): Promise<SenderResponse> {
   let out;
   try {
@@ -48,7 +62,7 @@ export async function invokeSender(client: LambdaClient, functionName: string, b
   } catch (err) {
     const e = err as Error & { $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
-    throw new SenderError(`Invoking ${functionName} failed: ${e.name}: ${e.message}${status ? ` (HTTP ${status})` : ""}`);
+    throw new SenderError(`Invoking ${functionName} failed: ${e.name}: ${e.message}${status ? ` (HTTP ${status})` : ""}`, status);
   }
   const text = Buffer.from(out.Payload ?? new Uint8Array()).toString("utf8");
   if (out.FunctionError) {
