@@ -32,6 +32,7 @@ function invoke(args: string[], input?: Uint8Array): Promise<RunResult> {
 
 function printedResponse(r: RunResult): SenderResponse {
   assert.equal(r.code, 0, transcript(r));
+  assert.equal(r.stderr, "", "nothing on stderr (no SDK Node-version warning)");
   try {
     return JSON.parse(r.stdout) as SenderResponse;
   } catch {
