@@ -73,6 +73,15 @@ describe("npm run invoke", { concurrency: true }, () => {
     assert.deepEqual({ route: json.route, format: json.format, size: json.size, sha256: json.sha256 }, { route: "inline", format: "json", size: 15, sha256: sha256(canonical) });
   });
 
+  test("--binary sends a JSON file's exact bytes, spaces and newline included, as binary", async () => {
+    const file = path.join(dir, "exact.json");
+    const bytes = Buffer.from('{ "key": "value" }\n');
+    await writeFile(file, bytes);
+    const r = printedResponse(await invoke([file, "--binary", ...endpoint()]));
+    assert.deepEqual({ route: r.route, format: r.format, size: r.size, sha256: r.sha256 }, { route: "inline", format: "binary", size: bytes.length, sha256: sha256(bytes) });
+    assert.equal((await server.printedDelivery(r.id)).json.sha256, sha256(bytes));
+  });
+
   test("binary bytes on stdin arrive as the exact bytes (through S3: base64 puts them over the limit)", async () => {
     // 0xff never occurs in UTF-8, so the CLI must send these as binary; the size makes the
     // base64 inline event about 1.07 MB, and stdin arrives in many chunks.
