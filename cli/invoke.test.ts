@@ -13,7 +13,8 @@ import { after, before, describe, test } from "node:test";
 import { DEFAULT_CONSUMER_NAME, DEFAULT_PAYLOAD_PREFIX, DEFAULT_SENDER_NAME, EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
 import { LOCAL_BUCKET } from "../local/cloud";
 import { sha256 } from "../local/payloads";
-import { largestBinaryPayload, type SenderResponse } from "./sender-client";
+import { largestBinaryPayload } from "./request-body";
+import type { SenderResponse } from "./sender-client";
 import { cleanEnv, runScript, startServer, transcript, type RunningServer, type RunResult } from "./test-support";
 
 const INVOKE = "cli/invoke.ts";

@@ -3,13 +3,12 @@
  * its response (route, id, size, sha256, bucket/key). Exits 1 if the sender fails, 2 on bad usage.
  */
 import { readFile } from "node:fs/promises";
-import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
 import { ConfigError } from "../stacks/config";
 import { loadProjectConfig } from "../stacks/project-config";
 import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line";
 import { DEFAULT_LAMBDA_PORT } from "./ports";
-import { invokeSender, largestBinaryPayload, localLambdaClient, requestBodyFor, SenderError } from "./sender-client";
+import { largestBinaryPayload, requestBodyFor } from "./request-body";
 
 const USAGE = "usage: npm run invoke -- <file|-> [--target local|aws] [--endpoint-url URL] [--function-name NAME] [--region REGION] [--binary]";
 const fmt = new Intl.NumberFormat("en-US").format;
@@ -96,25 +95,26 @@ async function main(argv: string[]): Promise<number> {
   const config = loadProjectConfig();
   const functionName = values["function-name"] ?? config.senderFunctionName;
   const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? config.region;
+  const source = positionals[0]!;
+  const input = await readInput(source);
+  const request = requestBodyFor(input, values.binary);
+
+  // The SDK is loaded only to invoke: --help and bad usage answer without it.
+  const [{ LambdaClient }, { invokeSender, localLambdaClient, SenderError }] = await Promise.all([import("@aws-sdk/client-lambda"), import("./sender-client")]);
   // Local and deployed differ only in how the client is built; the invoke path is shared.
   const client =
     values.target === "aws"
       ? new LambdaClient({ region, ...(values["endpoint-url"] !== undefined && { endpoint: values["endpoint-url"] }) })
       : localLambdaClient(values["endpoint-url"] ?? process.env.AWS_ENDPOINT_URL_LAMBDA ?? `http://127.0.0.1:${DEFAULT_LAMBDA_PORT}`, region);
   try {
-    const source = positionals[0]!;
-    const input = await readInput(source);
-    const request = requestBodyFor(input, values.binary);
-    const response = await invokeSender(client, functionName, request.body).catch((err: unknown) => {
-      if (!(err instanceof SenderError)) throw err;
-      if (err.httpStatus === 413) throw new SenderError(tooLargeMessage(source, input, request, functionName, err.message), 413);
-      if (values.target === "local" && err.message.includes("ECONNREFUSED")) {
-        throw new SenderError(`${err.message}\nIs the local cloud running? Start it with \`npm run local\`.`);
-      }
-      throw err;
-    });
-    console.log(JSON.stringify(response, null, 2));
+    console.log(JSON.stringify(await invokeSender(client, functionName, request.body), null, 2));
     return 0;
+  } catch (err) {
+    if (!(err instanceof SenderError)) throw err;
+    if (err.httpStatus === 413) console.error(tooLargeMessage(source, input, request, functionName, err.message));
+    else if (values.target === "local" && err.message.includes("ECONNREFUSED")) console.error(`${err.message}\nIs the local cloud running? Start it with \`npm run local\`.`);
+    else console.error(err.message);
+    return 1;
   } finally {
     client.destroy();
   }
@@ -128,7 +128,7 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError) {
       console.error(err.message);
       process.exitCode = USAGE_EXIT_CODE;
-    } else if (err instanceof ConfigError || err instanceof SenderError) {
+    } else if (err instanceof ConfigError) {
       console.error(err.message);
       process.exitCode = 1;
     } else {

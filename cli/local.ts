@@ -6,7 +6,6 @@ import net from "node:net";
 import { ConfigError } from "../stacks/config";
 import { loadProjectConfig } from "../stacks/project-config";
 import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line";
-import { runLocalServer } from "./local-server";
 import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports";
 
 const USAGE = "usage: npm run local -- [--lambda-port PORT] [--s3-port PORT]";
@@ -68,6 +67,9 @@ async function main(argv: string[]): Promise<number | "running"> {
   const config = loadProjectConfig();
   await checkPortFree("--s3-port", ports["--s3-port"]);
   await checkPortFree("--lambda-port", ports["--lambda-port"]);
+  // Loaded only now: the local cloud's modules take half a second, which --help, a bad option
+  // or a busy port should not wait for.
+  const { runLocalServer } = await import("./local-server");
   let cloud;
   try {
     cloud = await runLocalServer(config, { lambdaPort: ports["--lambda-port"], s3Port: ports["--s3-port"], print: (l) => console.log(l) });
