@@ -1,7 +1,28 @@
 /** `npm run build`: bundle both handlers into dist/ and print what was written. */
 import path from "node:path";
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "../cli/command-line";
 import { bundleHandlers, PROJECT_ROOT } from "./bundle";
 
-for (const b of Object.values(await bundleHandlers())) {
-  console.log(`${b.role.padEnd(8)} ${path.relative(PROJECT_ROOT, b.file)}  sha256 ${b.contentHash}`);
+const USAGE = "usage: npm run build";
+const HELP = `${USAGE}
+
+Bundles both handlers into dist/sender and dist/consumer with esbuild (minified ESM with source
+maps, target node22), as the stack deploys them, and prints each bundle's path and content hash.
+\`npm run synth\` bundles for the configured runtime by itself; this is for looking at the output.`;
+
+async function main(argv: string[]): Promise<number> {
+  if (parseCommandLine(argv, USAGE, {}) === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  for (const b of Object.values(await bundleHandlers())) {
+    console.log(`${b.role.padEnd(8)} ${path.relative(PROJECT_ROOT, b.file)}  sha256 ${b.contentHash}`);
+  }
+  return 0;
 }
+
+process.exitCode = await main(process.argv.slice(2)).catch((err: unknown) => {
+  if (!(err instanceof UsageError)) throw err;
+  console.error(err.message);
+  return USAGE_EXIT_CODE;
+});

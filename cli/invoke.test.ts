@@ -10,9 +10,10 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { DEFAULT_CONSUMER_NAME, DEFAULT_PAYLOAD_PREFIX, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
+import { DEFAULT_CONSUMER_NAME, DEFAULT_PAYLOAD_PREFIX, DEFAULT_SENDER_NAME, EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
 import { LOCAL_BUCKET } from "../local/cloud";
 import { sha256 } from "../local/payloads";
+import { largestBinaryPayload } from "./request-body";
 import type { SenderResponse } from "./sender-client";
 import { cleanEnv, runScript, startServer, transcript, type RunningServer, type RunResult } from "./test-support";
 
@@ -27,11 +28,14 @@ after(async () => {
 });
 
 function invoke(args: string[], input?: Uint8Array): Promise<RunResult> {
-  return runScript(INVOKE, args, { env: cleanEnv(), ...(input && { input }) });
+  // The timeout only catches a hang; on a 2-core machine shared with other test runs, a dozen
+  // CLI processes starting together can take far longer than alone.
+  return runScript(INVOKE, args, { env: cleanEnv(), timeoutMs: 120_000, ...(input && { input }) });
 }
 
 function printedResponse(r: RunResult): SenderResponse {
   assert.equal(r.code, 0, transcript(r));
+  assert.equal(r.stderr, "", "nothing on stderr (no SDK Node-version warning)");
   try {
     return JSON.parse(r.stdout) as SenderResponse;
   } catch {
@@ -48,8 +52,9 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-// Every case at once: each is mostly the CLI's own start-up, and the server takes invocations in turn.
-describe("npm run invoke", { concurrency: true }, () => {
+// A few cases at once: each is mostly the CLI's own start-up, and the server takes invocations in
+// turn. More at once only makes each slower on two cores.
+describe("npm run invoke", { concurrency: 3 }, () => {
   let server: RunningServer;
   before(async () => {
     server = await startServer();
@@ -70,6 +75,15 @@ describe("npm run invoke", { concurrency: true }, () => {
     assert.equal(r.sha256, sha256(canonical));
     const { json } = await server.printedDelivery(r.id);
     assert.deepEqual({ route: json.route, format: json.format, size: json.size, sha256: json.sha256 }, { route: "inline", format: "json", size: 15, sha256: sha256(canonical) });
+  });
+
+  test("--binary sends a JSON file's exact bytes, spaces and newline included, as binary", async () => {
+    const file = path.join(dir, "exact.json");
+    const bytes = Buffer.from('{ "key": "value" }\n');
+    await writeFile(file, bytes);
+    const r = printedResponse(await invoke([file, "--binary", ...endpoint()]));
+    assert.deepEqual({ route: r.route, format: r.format, size: r.size, sha256: r.sha256 }, { route: "inline", format: "binary", size: bytes.length, sha256: sha256(bytes) });
+    assert.equal((await server.printedDelivery(r.id)).json.sha256, sha256(bytes));
   });
 
   test("binary bytes on stdin arrive as the exact bytes (through S3: base64 puts them over the limit)", async () => {
@@ -112,13 +126,44 @@ describe("npm run invoke", { concurrency: true }, () => {
 
   test("bad usage: exit 2 with a message saying what is wrong", async () => {
     const missing = path.join(dir, "no-such-file.json");
-    const [noFile, badTarget, notFound] = await Promise.all([invoke([]), invoke([missing, "--target", "moon"]), invoke([missing])]);
-    for (const r of [noFile, badTarget, notFound]) {
+    const [noFile, badTarget, notFound, directory, unknown] = await Promise.all([
+      invoke([]),
+      invoke([missing, "--target", "moon"]),
+      invoke([missing]),
+      invoke([dir]),
+      invoke([missing, "--bogus"]),
+    ]);
+    for (const r of [noFile, badTarget, notFound, directory, unknown]) {
       assert.equal(r.code, 2, transcript(r));
       assert.equal(r.stdout, "");
     }
     assert.match(noFile.stderr, /^usage: npm run invoke -- <file\|->/);
     assert.match(badTarget.stderr, /^--target must be "local" or "aws", got "moon"/);
-    assert.equal(notFound.stderr.trim(), `Cannot read ${missing}: no such file`);
+    assert.equal(notFound.stderr, `Cannot read ${missing}: no such file\n`);
+    assert.equal(directory.stderr, `Cannot read ${dir}: is a directory\n`);
+    assert.match(unknown.stderr, /^Unknown option '--bogus'.*\nusage: npm run invoke -- <file\|->/s);
+  });
+
+  test("the size ceiling: the largest binary file the sender's invoke admits is delivered; a byte more is refused naming the file's size and the limit", async () => {
+    const largest = largestBinaryPayload(SYNC_PAYLOAD_LIMIT_BYTES);
+    const fits = path.join(dir, "largest.bin");
+    const over = path.join(dir, "over.bin");
+    // 0xff never occurs in UTF-8, so both are sent as binary, base64 in the request.
+    const bytes = Buffer.alloc(largest + 1, 0xff);
+    await Promise.all([writeFile(fits, bytes.subarray(0, largest)), writeFile(over, bytes)]);
+    const [ok, refused] = await Promise.all([invoke([fits, ...endpoint()]), invoke([over, ...endpoint()])]);
+
+    const r = printedResponse(ok);
+    assert.deepEqual({ route: r.route, format: r.format, size: r.size, sha256: r.sha256 }, { route: "s3", format: "binary", size: largest, sha256: sha256(bytes.subarray(0, largest)) });
+    assert.equal((await server.printedDelivery(r.id)).json.sha256, r.sha256);
+
+    assert.equal(refused.code, 1, transcript(refused));
+    assert.equal(refused.stdout, "");
+    const fmt = new Intl.NumberFormat("en-US").format;
+    assert.equal(
+      refused.stderr,
+      `${over} is ${fmt(largest + 1)} bytes; sent as binary (base64), that is a ${fmt(SYNC_PAYLOAD_LIMIT_BYTES + 2)}-byte request to ${DEFAULT_SENDER_NAME}, over Lambda's limit of ${fmt(SYNC_PAYLOAD_LIMIT_BYTES)} bytes for a synchronous invoke.\n` +
+        `The sender takes at most ${fmt(SYNC_PAYLOAD_LIMIT_BYTES)} bytes of JSON or ${fmt(largest)} bytes of binary; larger payloads are not supported yet (README, "How large a payload can be").\n`,
+    );
   });
 });

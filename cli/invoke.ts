@@ -1,65 +1,120 @@
 /**
  * `npm run invoke -- <file|-> [options]`: sends a payload through SendPayloadFunction and prints
  * its response (route, id, size, sha256, bucket/key). Exits 1 if the sender fails, 2 on bad usage.
- *
- *   --target local   the local cloud (default), at --endpoint-url or http://127.0.0.1:3001
- *   --target aws     the deployed stack, with credentials and region from the standard AWS chain
- *   --function-name  overrides the configured sender name
- *   --binary         send the file's bytes as binary even if they are JSON
  */
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
-import { LambdaClient } from "@aws-sdk/client-lambda";
+import { SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
 import { ConfigError } from "../stacks/config";
 import { loadProjectConfig } from "../stacks/project-config";
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line";
 import { DEFAULT_LAMBDA_PORT } from "./ports";
-import { invokeSender, localLambdaClient, requestBodyFor, SenderError } from "./sender-client";
+import { largestBinaryPayload, requestBodyFor } from "./request-body";
 
 const USAGE = "usage: npm run invoke -- <file|-> [--target local|aws] [--endpoint-url URL] [--function-name NAME] [--region REGION] [--binary]";
+const fmt = new Intl.NumberFormat("en-US").format;
+/** The largest payloads a request limit admits: the sender is handed the payload in its own invoke. */
+const ceiling = (requestLimit: number) =>
+  `at most ${fmt(requestLimit)} bytes of JSON or ${fmt(largestBinaryPayload(requestLimit))} bytes of binary`;
+const HELP = `${USAGE}
 
-class UsageError extends Error {}
+Sends a file's bytes (or stdin's, with -) through SendPayloadFunction, synchronously, and prints
+its response: the route (inline or s3), the payload's id, size and sha256, and the bucket and key.
+
+  <file|->              valid UTF-8 JSON is sent as JSON; anything else as binary ({"$base64": …})
+  --target local        the local cloud of \`npm run local\` (default)
+  --target aws          the deployed stack, with the standard AWS credential and region chain
+  --endpoint-url URL    Lambda endpoint (local default: http://127.0.0.1:${DEFAULT_LAMBDA_PORT})
+  --function-name NAME  the sender to invoke (default: the configured sender name)
+  --region REGION       overrides AWS_REGION, AWS_DEFAULT_REGION and the configured region
+  --binary              send the exact file bytes as binary even when they are JSON
+  -h, --help            print this help
+
+Size: Lambda accepts a synchronous request of up to ${fmt(SYNC_PAYLOAD_LIMIT_BYTES)} bytes, so the sender takes
+${ceiling(SYNC_PAYLOAD_LIMIT_BYTES)} (base64 makes binary 4/3 larger).
+
+Exit status: 0 sent; 1 the invocation or the sender failed; 2 bad usage or an unreadable file.`;
+
+/** The input file cannot be read: bad usage, reported without a stack trace. */
+class InputError extends UsageError {}
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: "no such file",
+  EISDIR: "is a directory",
+  EACCES: "permission denied",
+};
 
 async function readInput(source: string): Promise<Buffer> {
-  if (source !== "-") return readFile(source);
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  if (source === "-") {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+  try {
+    return await readFile(source);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    throw new InputError(`Cannot read ${source}: ${READ_ERRORS[code] ?? (err as Error).message}`);
+  }
+}
+
+/** Says what was too large, in the user's terms: the file's size, not only the request's. */
+function tooLargeMessage(source: string, input: Uint8Array, request: { body: Uint8Array; format: "json" | "binary" }, functionName: string, lambdaMessage: string): string {
+  const limit = Number(/\(limit (\d+) bytes\)/.exec(lambdaMessage)?.[1] ?? SYNC_PAYLOAD_LIMIT_BYTES);
+  const what = source === "-" ? "stdin" : source;
+  const sent =
+    request.format === "binary"
+      ? `sent as binary (base64), that is a ${fmt(request.body.length)}-byte request`
+      : `sent as JSON, that is a ${fmt(request.body.length)}-byte request`;
+  return [
+    `${what} is ${fmt(input.length)} bytes; ${sent} to ${functionName}, over Lambda's limit of ${fmt(limit)} bytes for a synchronous invoke.`,
+    `The sender takes ${ceiling(limit)}; larger payloads are not supported yet (README, "How large a payload can be").`,
+  ].join("\n");
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
+  const args = parseCommandLine(
+    argv,
+    USAGE,
+    {
       target: { type: "string", default: "local" },
       "endpoint-url": { type: "string" },
       "function-name": { type: "string" },
       region: { type: "string" },
       binary: { type: "boolean", default: false },
     },
-  });
+    true,
+  );
+  if (args === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  const { values, positionals } = args;
   if (positionals.length !== 1) throw new UsageError(USAGE);
   if (values.target !== "local" && values.target !== "aws") throw new UsageError(`--target must be "local" or "aws", got ${JSON.stringify(values.target)}\n${USAGE}`);
 
   const config = loadProjectConfig();
   const functionName = values["function-name"] ?? config.senderFunctionName;
   const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? config.region;
+  const source = positionals[0]!;
+  const input = await readInput(source);
+  const request = requestBodyFor(input, values.binary);
+
+  // The SDK is loaded only to invoke: --help and bad usage answer without it.
+  const [{ LambdaClient }, { invokeSender, localLambdaClient, SenderError }] = await Promise.all([import("@aws-sdk/client-lambda"), import("./sender-client")]);
   // Local and deployed differ only in how the client is built; the invoke path is shared.
   const client =
     values.target === "aws"
       ? new LambdaClient({ region, ...(values["endpoint-url"] !== undefined && { endpoint: values["endpoint-url"] }) })
       : localLambdaClient(values["endpoint-url"] ?? process.env.AWS_ENDPOINT_URL_LAMBDA ?? `http://127.0.0.1:${DEFAULT_LAMBDA_PORT}`, region);
   try {
-    const input = await readInput(positionals[0]!);
-    const { body } = requestBodyFor(input, values.binary);
-    const response = await invokeSender(client, functionName, body).catch((err: unknown) => {
-      if (values.target === "local" && err instanceof SenderError && err.message.includes("ECONNREFUSED")) {
-        throw new SenderError(`${err.message}\nIs the local cloud running? Start it with \`npm run local\`.`);
-      }
-      throw err;
-    });
-    console.log(JSON.stringify(response, null, 2));
+    console.log(JSON.stringify(await invokeSender(client, functionName, request.body), null, 2));
     return 0;
+  } catch (err) {
+    if (!(err instanceof SenderError)) throw err;
+    if (err.httpStatus === 413) console.error(tooLargeMessage(source, input, request, functionName, err.message));
+    else if (values.target === "local" && err.message.includes("ECONNREFUSED")) console.error(`${err.message}\nIs the local cloud running? Start it with \`npm run local\`.`);
+    else console.error(err.message);
+    return 1;
   } finally {
     client.destroy();
   }
@@ -70,15 +125,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof SenderError) {
+    if (err instanceof UsageError) {
       console.error(err.message);
-      process.exitCode = err instanceof UsageError ? 2 : 1;
-    } else if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      console.error(`Cannot read ${(err as NodeJS.ErrnoException).path}: no such file`);
-      process.exitCode = 2;
-    } else if ((err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      console.error(`${(err as Error).message}\n${USAGE}`);
-      process.exitCode = 2;
+      process.exitCode = USAGE_EXIT_CODE;
+    } else if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exitCode = 1;
     } else {
       console.error(err);
       process.exitCode = 1;

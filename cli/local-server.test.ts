@@ -20,18 +20,18 @@ import { LOCAL_BUCKET } from "../local/cloud";
 import { sha256 } from "../local/payloads";
 import { largeSample } from "./samples";
 import { LOCAL_CREDENTIALS, type SenderResponse } from "./sender-client";
+import { PROJECT_ROOT } from "../bundling/bundle";
+import { awsCliVersion, type AwsCli } from "./aws-cli";
+import { awsCliCommands, type Endpoints } from "./local-server";
+import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports";
 import { cleanEnv, run, startServer, transcript, type RunningServer } from "./test-support";
 
-const V2_ONLY_FLAG = " --cli-binary-format raw-in-base64-out";
-
-interface AwsCli {
+interface InstalledAwsCli extends AwsCli {
   readonly file: string;
-  readonly major: 1 | 2;
-  readonly version: string;
 }
 
-/** The first `aws` on PATH of each major version, identified by `aws --version`. */
-async function installedAwsClis(): Promise<AwsCli[]> {
+/** Every `aws` on PATH, in PATH order (the first is what a shell runs), identified by `aws --version`. */
+async function installedAwsClis(): Promise<InstalledAwsCli[]> {
   const candidates = new Map<string, string>();
   for (const dir of (process.env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
     const file = path.join(dir, "aws");
@@ -43,20 +43,19 @@ async function installedAwsClis(): Promise<AwsCli[]> {
       // not here
     }
   }
-  const found = await Promise.all(
-    [...candidates.values()].map(async (file) => {
-      const r = await run(file, ["--version"], { env: cleanEnv(), timeoutMs: 20_000 }).catch(() => undefined);
-      // v1 on Python 2 printed its version on stderr.
-      const version = /aws-cli\/(\d+)\.\S+/.exec(`${r?.stdout ?? ""} ${r?.stderr ?? ""}`);
-      return r?.code === 0 && (version?.[1] === "1" || version?.[1] === "2") ? { file, major: Number(version[1]) as 1 | 2, version: version[0] } : undefined;
-    }),
-  );
-  const byMajor = new Map<number, AwsCli>();
-  for (const cli of found) if (cli && !byMajor.has(cli.major)) byMajor.set(cli.major, cli);
+  const found = await Promise.all([...candidates.values()].map(async (file) => ({ file, version: await awsCliVersion(file, cleanEnv()) })));
+  return found.flatMap(({ file, version }) => (version ? [{ file, ...version }] : []));
+}
+
+/** One CLI per major version, to paste the commands for that version into. */
+function onePerMajor(clis: readonly InstalledAwsCli[]): InstalledAwsCli[] {
+  const byMajor = new Map<number, InstalledAwsCli>();
+  for (const cli of clis) if (!byMajor.has(cli.major)) byMajor.set(cli.major, cli);
   return [...byMajor.values()].sort((a, b) => a.major - b.major);
 }
 
-const clis = await installedAwsClis();
+const installed = await installedAwsClis();
+const clis = onePerMajor(installed);
 
 let server: RunningServer;
 let banner: string;
@@ -107,7 +106,7 @@ async function invokeSender(body: Uint8Array): Promise<SenderResponse> {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-test("the banner shows the real endpoints, the bucket and commands to paste", () => {
+test("the banner shows the real endpoints, the bucket and commands to paste for the AWS CLI on PATH", () => {
   const { cloud } = server;
   assert.match(banner, /^Local cloud is running\. Ctrl-C stops it\./);
   assert.equal(lambdaEndpoint, cloud.lambdaEndpoint);
@@ -118,17 +117,52 @@ test("the banner shows the real endpoints, the bucket and commands to paste", ()
   assert.match(banner, /objects are kept after processing/, "STACK_DELETE_AFTER_PROCESSING=false is reported");
   assert.match(banner, /Inline limit 1048576 bytes, compression off;/, "STACK_COMPRESS_INLINE=false is reported");
   const lines = banner.split("\n").map((l) => l.trim());
-  const v2 = "--cli-binary-format raw-in-base64-out";
+  // What the user's shell runs; without any, the banner gives v2's commands (the current CLI).
+  const first = installed[0];
+  const flag = "--cli-binary-format raw-in-base64-out";
+  const invokeFlag = first?.major === 1 ? "" : ` ${flag}`;
+  assert.ok(lines.includes(`Try it from another terminal, with ${first ? `the AWS CLI on your PATH (${first.version})` : `the AWS CLI v2 (no \`aws\` found on PATH; with v1, leave out ${flag})`}:`), banner);
   for (const command of [
     `export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=${cloud.region}`,
-    `aws lambda invoke --endpoint-url ${lambdaEndpoint} --function-name ${DEFAULT_SENDER_NAME} ${v2} --payload '{"key":"value"}' response.json && cat response.json`,
+    `aws lambda invoke --endpoint-url ${lambdaEndpoint} --function-name ${DEFAULT_SENDER_NAME}${invokeFlag} --payload '{"key":"value"}' response.json && cat response.json`,
     "npm run --silent sample-payload > payload-large.json",
-    `aws lambda invoke --endpoint-url ${lambdaEndpoint} --function-name ${DEFAULT_SENDER_NAME} ${v2} --payload file://payload-large.json response.json && cat response.json`,
+    `aws lambda invoke --endpoint-url ${lambdaEndpoint} --function-name ${DEFAULT_SENDER_NAME}${invokeFlag} --payload file://payload-large.json response.json && cat response.json`,
     `aws s3 ls --endpoint-url ${s3Endpoint} s3://${LOCAL_BUCKET}/ --recursive`,
     "npm run invoke -- payload-large.json",
   ]) {
     assert.ok(lines.includes(command), `the banner has the line\n  ${command}\nBanner:\n${banner}`);
   }
+  assert.deepEqual(awsCliCommands(cloud, first?.major ?? 2).filter((c) => !lines.includes(c)), [], "the banner's commands are awsCliCommands(), which the AWS CLI test below pastes");
+});
+
+/** The shell commands in the README section `heading`, continuation lines joined, comments dropped. */
+function readmeCommands(readme: string, heading: string): string[] {
+  const start = readme.indexOf(`\n${heading}\n`);
+  assert.ok(start >= 0, `README has the section ${heading}`);
+  const section = readme.slice(start + heading.length + 2, readme.indexOf("\n## ", start + 1));
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return blocks
+    .flatMap((b) => b.replace(/\\\n\s*/g, "").split("\n"))
+    .map((l) => l.replace(/\s{2,}# .*$/, "").trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+test("the README's AWS CLI commands are exactly the banner's for the default ports, for v1 and for v2", async () => {
+  const readme = await readFile(path.join(PROJECT_ROOT, "README.md"), "utf8");
+  const commands = readmeCommands(readme, "## Run it locally with the AWS CLI");
+  const defaults: Endpoints = {
+    settings: server.cloud.settings,
+    lambdaEndpoint: `http://127.0.0.1:${DEFAULT_LAMBDA_PORT}`,
+    s3Endpoint: `http://127.0.0.1:${DEFAULT_S3_PORT}`,
+    region: server.cloud.region,
+  };
+  const v1 = awsCliCommands(defaults, 1);
+  const v2 = awsCliCommands(defaults, 2);
+  for (const [name, expected] of [["v1", v1], ["v2", v2]] as const) {
+    assert.deepEqual(expected.filter((c) => !commands.includes(c)), [], `every ${name} command is in the README`);
+  }
+  const awsLines = commands.filter((c) => c.startsWith("aws "));
+  assert.deepEqual(awsLines.filter((c) => !v1.includes(c) && !v2.includes(c)), [], "every aws command in the README is one the CLI test below pastes");
 });
 
 test('{"key":"value"} goes inline and the consumer logs it, prefixed with its name', async () => {
@@ -234,22 +268,15 @@ test("bad requests get errors, and the server still delivers afterwards", async 
   assert.equal(listed.$metadata.httpStatusCode, 200, "S3 still answers");
 });
 
-/** The banner line that starts with `start` and contains `marker`, as a user would copy it. */
-function bannerLine(start: string, marker = ""): string {
-  const line = server.printed[0]!.split("\n").map((l) => l.trim()).find((l) => l.startsWith(start) && l.includes(marker));
-  assert.ok(line, `the banner has a line starting with ${JSON.stringify(start)} containing ${JSON.stringify(marker)}:\n${server.printed[0]}`);
-  return line;
-}
-
 // Both versions at once: each is mostly Python start-up, and the server takes invocations in turn.
-describe("the README's AWS CLI commands, pasted from the banner", { concurrency: true }, () => {
+describe("the banner's and README's AWS CLI commands, pasted into each installed major version", { concurrency: true }, () => {
   if (clis.length === 0) {
     test("AWS CLI", (t) => {
       t.skip("aws CLI not installed");
     });
   }
   for (const cli of clis) {
-    test(`AWS CLI v${cli.major} (${cli.version}, ${cli.file}): the README commands deliver both routes; aws s3 ls lists the kept object`, async () => {
+    test(`AWS CLI v${cli.major} (${cli.version}, ${cli.file}): the commands for it deliver both routes; aws s3 ls lists the kept object`, async () => {
       const cwd = path.join(dir, `v${cli.major}`);
       await mkdir(cwd);
       await writeFile(path.join(cwd, "payload-large.json"), largeFile);
@@ -260,11 +287,15 @@ describe("the README's AWS CLI commands, pasted from the banner", { concurrency:
         AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, "no-aws-credentials"),
         AWS_PAGER: "",
       });
-      const paste = async (line: string) => {
-        const v1Invoke = cli.major === 1 && line.startsWith("aws lambda invoke");
-        if (v1Invoke) assert.ok(line.includes(V2_ONLY_FLAG), `the banner's lambda invoke lines carry v2's flag: ${line}`);
-        const command = v1Invoke ? line.replace(V2_ONLY_FLAG, "") : line;
-        const script = ["set -e", bannerLine("export AWS_ACCESS_KEY_ID="), 'aws() { "$CLI_UNDER_TEST" "$@"; }', command].join("\n");
+      // What the banner prints for this version (and the README shows, for the default ports).
+      const commands = awsCliCommands(server.cloud, cli.major);
+      const line = (start: string, marker = "") => {
+        const found = commands.find((c) => c.startsWith(start) && c.includes(marker));
+        assert.ok(found, `a v${cli.major} command starts with ${JSON.stringify(start)} and contains ${JSON.stringify(marker)}: ${commands.join("\n")}`);
+        return found;
+      };
+      const paste = async (command: string) => {
+        const script = ["set -e", line("export AWS_ACCESS_KEY_ID="), 'aws() { "$CLI_UNDER_TEST" "$@"; }', command].join("\n");
         const r = await run("bash", ["-c", script], { cwd, env });
         assert.equal(r.code, 0, `${command}\n${transcript(r)}`);
         return r;
@@ -276,13 +307,13 @@ describe("the README's AWS CLI commands, pasted from the banner", { concurrency:
         return JSON.parse(text) as SenderResponse;
       };
 
-      const small = await response(await paste(bannerLine("aws lambda invoke", `--payload '{"key":"value"}' response.json`)));
+      const small = await response(await paste(line("aws lambda invoke", `--payload '{"key":"value"}' response.json`)));
       assert.equal(small.route, "inline");
       assert.equal(small.size, 15);
       assert.equal(small.sha256, sha256('{"key":"value"}'));
       assert.equal((await server.printedDelivery(small.id)).json.sha256, small.sha256);
 
-      const large = await response(await paste(bannerLine("aws lambda invoke", "--payload file://payload-large.json response.json")));
+      const large = await response(await paste(line("aws lambda invoke", "--payload file://payload-large.json response.json")));
       assert.equal(large.route, "s3");
       assert.equal(large.reason, "too-large");
       assert.equal(large.size, largeFile.length);
@@ -292,7 +323,7 @@ describe("the README's AWS CLI commands, pasted from the banner", { concurrency:
       const delivered = (await server.printedDelivery(large.id)).json;
       assert.deepEqual({ route: delivered.route, size: delivered.size, sha256: delivered.sha256 }, { route: "s3", size: largeFile.length, sha256: large.sha256 });
 
-      const listed = await paste(bannerLine("aws s3 ls"));
+      const listed = await paste(line("aws s3 ls"));
       const escapedKey = large.key!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
       assert.match(listed.stdout, new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +${largeFile.length} ${escapedKey}$`, "m"));
     });

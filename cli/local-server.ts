@@ -1,10 +1,13 @@
 /**
  * The server behind `npm run local`: the local cloud with the project's configuration, a banner
- * with copy-paste commands, and every function log line prefixed with the function's name.
+ * with copy-paste commands for the AWS CLI the user has, and every function log line prefixed
+ * with the function's name.
  */
 import { bundleHandlers } from "../bundling/bundle";
+import type { PipelineSettings } from "../lib/contract";
 import { startLocalCloud, type LocalCloud } from "../local/cloud";
 import { RUNTIMES, type StackConfig } from "../stacks/config";
+import { awsCliVersion, V2_BINARY_FORMAT_FLAG, type AwsCli } from "./aws-cli";
 import { localCloudOptions } from "./cloud-from-config";
 
 export interface LocalServerOptions {
@@ -16,7 +19,7 @@ export interface LocalServerOptions {
 
 /** Starts the local cloud with the project's configuration and prints how to use it. */
 export async function runLocalServer(config: StackConfig, options: LocalServerOptions): Promise<LocalCloud> {
-  const bundles = await bundleHandlers({ target: RUNTIMES[config.runtime] });
+  const [bundles, awsCli] = await Promise.all([bundleHandlers({ target: RUNTIMES[config.runtime] }), awsCliVersion()]);
   const cloud = await startLocalCloud({
     ...localCloudOptions(config),
     bundles,
@@ -24,28 +27,49 @@ export async function runLocalServer(config: StackConfig, options: LocalServerOp
     s3Port: options.s3Port,
     onLog: (fn, line) => options.print(`[${fn}] ${line}`),
   });
-  options.print(banner(cloud));
+  options.print(banner({ ...cloud, failureDir: cloud.lambda.failureDir }, awsCli));
   return cloud;
 }
 
-export function banner(cloud: LocalCloud): string {
-  const { settings: s, lambdaEndpoint: lambda, s3Endpoint: s3, region } = cloud;
-  const v2 = "--cli-binary-format raw-in-base64-out";
+/** What the banner reports; a running LocalCloud has all of it. */
+export interface Endpoints {
+  readonly settings: PipelineSettings;
+  readonly lambdaEndpoint: string;
+  readonly s3Endpoint: string;
+  readonly region: string;
+}
+
+/**
+ * The commands to paste for an AWS CLI major version: the original sample's commands plus
+ * `--endpoint-url`, with v2's binary-format flag only for v2.
+ */
+export function awsCliCommands(e: Endpoints, major: 1 | 2): string[] {
+  const invoke = `aws lambda invoke --endpoint-url ${e.lambdaEndpoint} --function-name ${e.settings.senderName}${major === 2 ? ` ${V2_BINARY_FORMAT_FLAG}` : ""}`;
+  return [
+    `export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=${e.region}`,
+    `${invoke} --payload '{"key":"value"}' response.json && cat response.json`,
+    "npm run --silent sample-payload > payload-large.json",
+    `${invoke} --payload file://payload-large.json response.json && cat response.json`,
+    `aws s3 ls --endpoint-url ${e.s3Endpoint} s3://${e.settings.bucket}/ --recursive`,
+  ];
+}
+
+export function banner(e: Endpoints & { readonly failureDir: string }, awsCli: AwsCli | undefined): string {
+  const s = e.settings;
+  const which =
+    awsCli === undefined
+      ? `the AWS CLI v2 (no \`aws\` found on PATH; with v1, leave out ${V2_BINARY_FORMAT_FLAG})`
+      : `the AWS CLI on your PATH (${awsCli.version})`;
   return [
     "Local cloud is running. Ctrl-C stops it.",
-    `  Lambda API  ${lambda}   functions ${s.senderName}, ${s.consumerName}`,
-    `  S3          ${s3}   bucket ${s.bucket}, prefix ${s.prefix}`,
+    `  Lambda API  ${e.lambdaEndpoint}   functions ${s.senderName}, ${s.consumerName}`,
+    `  S3          ${e.s3Endpoint}   bucket ${s.bucket}, prefix ${s.prefix}`,
     `  Inline limit ${s.inlineLimitBytes} bytes${s.alwaysS3 ? ", always S3" : s.compressInline ? ", compressed when only that fits" : ", compression off"}; objects are ${s.deleteAfterProcessing ? "deleted after processing" : "kept after processing"}`,
-    `  Events that fail for good are written to ${cloud.lambda.failureDir}`,
+    `  Events that fail for good are written to ${e.failureDir}`,
     "",
-    "Try it from another terminal (AWS CLI v2; v1 does not need --cli-binary-format):",
-    `  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=${region}`,
-    `  aws lambda invoke --endpoint-url ${lambda} --function-name ${s.senderName} ${v2} --payload '{"key":"value"}' response.json && cat response.json`,
-    "  npm run --silent sample-payload > payload-large.json",
-    `  aws lambda invoke --endpoint-url ${lambda} --function-name ${s.senderName} ${v2} --payload file://payload-large.json response.json && cat response.json`,
-    `  aws s3 ls --endpoint-url ${s3} s3://${s.bucket}/ --recursive`,
+    `Try it from another terminal, with ${which}:`,
+    ...awsCliCommands(e, awsCli?.major ?? 2).map((c) => `  ${c}`),
     "  npm run invoke -- payload-large.json",
     "",
   ].join("\n");
 }
-

@@ -1,29 +1,84 @@
 /**
  * `npm run local`: a long-running local cloud, like `sam local start-lambda` plus an S3 endpoint.
  * Ctrl-C stops it cleanly.
- *
- *   npm run local -- [--lambda-port 3001] [--s3-port 4568]
  */
-import { parseArgs } from "node:util";
+import net from "node:net";
 import { ConfigError } from "../stacks/config";
 import { loadProjectConfig } from "../stacks/project-config";
-import { runLocalServer } from "./local-server";
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line";
 import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports";
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      "lambda-port": { type: "string", default: String(DEFAULT_LAMBDA_PORT) },
-      "s3-port": { type: "string", default: String(DEFAULT_S3_PORT) },
-    },
+const USAGE = "usage: npm run local -- [--lambda-port PORT] [--s3-port PORT]";
+const HELP = `${USAGE}
+
+Runs the local cloud until Ctrl-C: the Lambda Invoke API (like \`sam local start-lambda\`) and S3,
+both on 127.0.0.1, running the deployable bundles with the deployment's settings (cdktf.json and
+STACK_* variables; see the README's Configuration). Prints the endpoints, the bucket and AWS CLI
+commands to paste, then every function log line.
+
+  --lambda-port PORT  port of the Lambda Invoke API (default ${DEFAULT_LAMBDA_PORT}; 0 picks a free one)
+  --s3-port PORT      port of S3 (default ${DEFAULT_S3_PORT}; 0 picks a free one)
+  -h, --help          print this help`;
+
+type PortOption = "--lambda-port" | "--s3-port";
+
+class PortInUseError extends Error {
+  constructor(option: PortOption, port: number) {
+    super(`Port ${port} (${option}) is in use: another process, perhaps another \`npm run local\`, holds 127.0.0.1:${port}. Stop it, or pass ${option} with a free port (0 picks one).`);
+  }
+}
+
+/** Fails fast, before bundling, when a port is taken; the real listen still reports a later race. */
+async function checkPortFree(option: PortOption, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once("error", reject);
+      probe.listen(port, "127.0.0.1", resolve);
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") throw new PortInUseError(option, port);
+    throw err;
+  } finally {
+    if (probe.listening) await new Promise((resolve) => probe.close(resolve));
+  }
+}
+
+async function main(argv: string[]): Promise<number | "running"> {
+  const args = parseCommandLine(argv, USAGE, {
+    "lambda-port": { type: "string", default: String(DEFAULT_LAMBDA_PORT) },
+    "s3-port": { type: "string", default: String(DEFAULT_S3_PORT) },
   });
+  if (args === "help") {
+    console.log(HELP);
+    return 0;
+  }
   const port = (name: "lambda-port" | "s3-port") => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} must be a port number from 0 to 65535, got ${JSON.stringify(values[name])}`);
+    const raw = args.values[name];
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n > 65535) throw new UsageError(`--${name} must be a port number from 0 to 65535, got ${JSON.stringify(raw)}\n${USAGE}`);
     return n;
   };
+  const ports = { "--lambda-port": port("lambda-port"), "--s3-port": port("s3-port") };
+  if (ports["--lambda-port"] !== 0 && ports["--lambda-port"] === ports["--s3-port"]) {
+    throw new UsageError(`--lambda-port and --s3-port are both ${ports["--s3-port"]}; they need different ports\n${USAGE}`);
+  }
   const config = loadProjectConfig();
-  const cloud = await runLocalServer(config, { lambdaPort: port("lambda-port"), s3Port: port("s3-port"), print: (l) => console.log(l) });
+  await checkPortFree("--s3-port", ports["--s3-port"]);
+  await checkPortFree("--lambda-port", ports["--lambda-port"]);
+  // Loaded only now: the local cloud's modules take half a second, which --help, a bad option
+  // or a busy port should not wait for.
+  const { runLocalServer } = await import("./local-server");
+  let cloud;
+  try {
+    cloud = await runLocalServer(config, { lambdaPort: ports["--lambda-port"], s3Port: ports["--s3-port"], print: (l) => console.log(l) });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { port?: number };
+    const option = (Object.keys(ports) as PortOption[]).find((o) => ports[o] !== 0 && ports[o] === e.port);
+    if (e.code === "EADDRINUSE" && option) throw new PortInUseError(option, ports[option]);
+    throw err;
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -39,17 +94,20 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  return "running";
 }
 
-class UsageError extends Error {}
-
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof UsageError) {
-    console.error(err.message);
-  } else if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
-    console.error(`${(err as Error).message}: another process holds the port; pass --lambda-port or --s3-port`);
-  } else {
-    console.error(err);
-  }
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (result) => {
+    if (result !== "running") process.exitCode = result;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(err.message);
+      process.exit(USAGE_EXIT_CODE);
+    }
+    // Known failures are explained in one message; anything else is a bug, so show its stack.
+    console.error(err instanceof ConfigError || err instanceof PortInUseError ? err.message : err);
+    process.exit(1);
+  },
+);

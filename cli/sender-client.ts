@@ -5,10 +5,11 @@
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { S3Reason, SendResult } from "../handlers/sender";
 import type { PayloadEncoding } from "../lib/compression";
-import { BINARY_INPUT_KEY } from "../lib/contract";
 
-// The SDK warns on every client in Node < 22. These tools only drive Lambda's API; the functions
-// themselves run on nodejs22.x or nodejs24.x.
+// On Node 20 the SDK warns that its releases after early January 2027 will need Node 22. The
+// project supports Node 20 with the SDK versions package-lock.json pins (README, "Node.js
+// versions"), so the warning tells a user of these tools nothing to act on; the functions run on
+// nodejs22.x or nodejs24.x, where the SDK does not warn.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 /** SendPayloadFunction's response, with either route's fields readable without narrowing. */
@@ -23,6 +24,13 @@ export type SenderResponse = SendResult & {
 
 export class SenderError extends Error {
   override readonly name = "SenderError";
+  constructor(
+    message: string,
+    /** HTTP status of a rejected invocation (413: the request is over Lambda's limit). */
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+  }
 }
 
 /** Credentials the local cloud accepts; it does not check signatures. */
@@ -32,23 +40,6 @@ export function localLambdaClient(endpoint: string, region: string): LambdaClien
   return new LambdaClient({ endpoint, region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
 }
 
-/**
- * The request body for a file's bytes: valid UTF-8 JSON is sent as the event itself; anything
- * else (or `binary: true`) is wrapped as `{"$base64": ...}` so the consumer gets these exact bytes.
- */
-export function requestBodyFor(bytes: Uint8Array, binary = false): { body: Uint8Array; format: "json" | "binary" } {
-  if (!binary) {
-    try {
-      const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-      JSON.parse(text);
-      return { body: bytes, format: "json" };
-    } catch {
-      // not UTF-8 JSON: send it as binary
-    }
-  }
-  return { body: Buffer.from(JSON.stringify({ [BINARY_INPUT_KEY]: Buffer.from(bytes).toString("base64") })), format: "binary" };
-}
-
 export async function invokeSender(client: LambdaClient, functionName: string, body: Uint8Array): Promise<SenderResponse> {
   let out;
   try {
@@ -56,7 +47,7 @@ export async function invokeSender(client: LambdaClient, functionName: string, b
   } catch (err) {
     const e = err as Error & { $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
-    throw new SenderError(`Invoking ${functionName} failed: ${e.name}: ${e.message}${status ? ` (HTTP ${status})` : ""}`);
+    throw new SenderError(`Invoking ${functionName} failed: ${e.name}: ${e.message}${status ? ` (HTTP ${status})` : ""}`, status);
   }
   const text = Buffer.from(out.Payload ?? new Uint8Array()).toString("utf8");
   if (out.FunctionError) {

@@ -5,10 +5,11 @@
  * setting. Synthesis goes to a temp directory so the runs leave cdktf.out alone.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { PROJECT_ROOT } from "../bundling/bundle";
 import { DEFAULT_CONSUMER_NAME, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
 import { cleanEnv, runScript, transcript, type RunResult } from "./test-support";
 
@@ -70,10 +71,36 @@ function assertDemoPassed(r: RunResult, limit: number): void {
   assert.match(r.stdout, new RegExp(`\\nAll 4 payloads reached ${DEFAULT_CONSUMER_NAME} byte-identical\\.`));
 }
 
+/**
+ * What varies between runs (timings, ports, column widths that follow them, the output directory),
+ * masked so the rest can be compared line by line.
+ */
+function normalized(output: string): string[] {
+  return output
+    .trimEnd()
+    .split("\n")
+    .map((line) =>
+      line
+        .replace(path.relative(PROJECT_ROOT, outdir), "cdktf.out")
+        .replace(/\d+(\.\d+)? (ms|s)\b/g, "N $2")
+        .replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:PORT")
+        .replace(/─+/g, "─")
+        .replace(/ {2,}/g, "  ")
+        .trimEnd(),
+    );
+}
+
 test("npm start delivers the samples and the boundary payloads byte-identical and exits 0; a bad setting exits 1", async () => {
   // The failing run stops before bundling, so it can share the CPU with the first.
   const [demo, bad] = await Promise.all([npmStart(), npmStart({ STACK_INLINE_LIMIT_BYTES: "abc" })]);
   assertDemoPassed(demo, EVENT_PAYLOAD_LIMIT_BYTES);
+  assert.equal(demo.stderr, "", "nothing on stderr (no SDK Node-version warning)");
+
+  // The README shows this run's output; only timings and ports may differ.
+  const readme = await readFile(path.join(PROJECT_ROOT, "README.md"), "utf8");
+  const sample = /\n`npm start` bundles the handlers[\s\S]*?```text\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(sample, "the README shows npm start's output in a ```text block");
+  assert.deepEqual(normalized(sample), normalized(demo.stdout));
 
   assert.equal(bad.code, 1, transcript(bad));
   assert.match(bad.stderr, /Invalid stack configuration:\n {2}- inlineLimitBytes = "abc" \(from environment variable STACK_INLINE_LIMIT_BYTES\): must be an integer from 1 to 1048576 bytes/);

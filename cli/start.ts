@@ -13,10 +13,22 @@ import { startLocalCloud, type LocalCloud } from "../local/cloud";
 import { waitForDelivery } from "../local/deliveries";
 import { incompressibleJsonPayloadWithInlineSize, sha256 } from "../local/payloads";
 import { ConfigError } from "../stacks/config";
-import { synthesizeApp } from "../stacks/app";
 import { localCloudOptions } from "./cloud-from-config";
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line";
 import { invokeSender, localLambdaClient, type SenderResponse } from "./sender-client";
 import { largeSample, SMALL_SAMPLE } from "./samples";
+
+const USAGE = "usage: npm start";
+const HELP = `${USAGE}
+
+The whole system on this machine: bundles the handlers, synthesizes the stack, starts local S3 and
+the local Lambda Invoke API on free ports of 127.0.0.1, sends the original sample's payloads plus
+one whose inline event is exactly the limit and one a byte over, and prints a table of what
+happened. Settings come from cdktf.json and STACK_* variables, e.g.
+STACK_INLINE_LIMIT_BYTES=4096 npm start (README, "Configuration").
+
+Exit status: 0 when every payload reached the consumer byte-identical; 1 otherwise or on a bad
+setting; 2 on bad usage.`;
 
 interface DemoPayload {
   name: string;
@@ -99,11 +111,23 @@ function printTable(rows: Row[]): void {
   console.log("  sender: time inside SendPayloadFunction · delivery: sender accepted → consumer received · total: as seen by this client");
 }
 
-async function main(): Promise<number> {
+async function main(argv: string[]): Promise<number> {
+  try {
+    if (parseCommandLine(argv, USAGE, {}) === "help") {
+      console.log(HELP);
+      return 0;
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(err.message);
+    return USAGE_EXIT_CODE;
+  }
   console.log("lambda-s3-async-lambda: local demo (real S3 protocol via s3rver, real Lambda Invoke API, deployable bundles)\n");
   let synth;
   try {
-    synth = await step("Bundling handlers and synthesizing the stack", () => synthesizeApp());
+    // Imported here, not up front: cdktf and the provider take a second to load, and --help
+    // should not wait for them.
+    synth = await step("Bundling handlers and synthesizing the stack", async () => (await import("../stacks/app")).synthesizeApp());
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`\n${err.message}`);
@@ -145,4 +169,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+process.exitCode = await main(process.argv.slice(2));

@@ -80,6 +80,10 @@ describe("S3 event parsing", () => {
       [notification("k", { s3: {} }), /Records\[0\]\.s3 must hold bucket and object/],
       [notification(""), /s3\.object\.key is missing/],
       [notification("k", { s3: { bucket: { name: "b" }, object: { key: "k", size: "12" } } }), /size is "12", expected a non-negative integer/],
+      // A size that no object can have would make the consumer's size check meaningless.
+      [notification("k", { s3: { bucket: { name: "b" }, object: { key: "k", size: -1 } } }), /size is -1, expected a non-negative integer/],
+      [notification("k", { s3: { bucket: { name: "b" }, object: { key: "k", size: 1.5 } } }), /size is 1\.5, expected a non-negative integer/],
+      [notification("k", { s3: { bucket: { name: "b" }, object: { key: "k", size: 2 ** 53 } } }), /size is 9007199254740992, expected a non-negative integer/],
     ];
     for (const [event, message] of cases) {
       assert.throws(() => parseS3Event(event), (e: Error) => e instanceof MalformedEventError && message.test(e.message), `for ${JSON.stringify(event)}`);

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import os from "node:os";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import {
@@ -192,4 +194,22 @@ describe("bucket notification", () => {
     const got = await c.send(new GetObjectCommand({ Bucket: BUCKET, Key }));
     assert.deepEqual(Buffer.from((await got.Body?.transformToByteArray()) ?? []), Buffer.concat(parts));
   });
+});
+
+// The timeout only bounds a regression: an unhandled 'error' left the start pending forever.
+test("a busy port rejects startLocalS3 with EADDRINUSE (no unhandled 'error' event) and leaves no directory", { timeout: 20_000 }, async () => {
+  const holder = await startLocalS3({ bucket: BUCKET });
+  const port = Number(new URL(holder.endpoint).port);
+  const tempBefore = new Set(readdirSync(os.tmpdir()).filter((e) => e.startsWith("local-s3-")));
+  try {
+    await assert.rejects(startLocalS3({ bucket: BUCKET, port }), (err: NodeJS.ErrnoException & { port?: number }) => {
+      assert.equal(err.code, "EADDRINUSE");
+      assert.equal(err.port, port, "the error names the port, so `npm run local` can say which option to change");
+      return true;
+    });
+    const left = readdirSync(os.tmpdir()).filter((e) => e.startsWith("local-s3-") && !tempBefore.has(e));
+    assert.deepEqual(left, [], "the failed start removed its temporary directory");
+  } finally {
+    await holder.close();
+  }
 });

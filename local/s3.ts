@@ -5,6 +5,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdtemp, rm } from "node:fs/promises";
+import type { Server } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { Transform, type TransformCallback } from "node:stream";
@@ -97,6 +98,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     });
   }
 
+  reportListenErrors(server);
   let address;
   try {
     address = await server.run();
@@ -125,6 +127,24 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       return closing;
     },
   };
+}
+
+/**
+ * s3rver hands its promise's callback to `server.listen()` as the "listening" listener, so a busy
+ * port surfaces as an unhandled "error" event that kills the process instead of rejecting
+ * `run()`. This makes `run()` reject with the listen error (EADDRINUSE and all) instead.
+ */
+function reportListenErrors(server: S3rver): void {
+  const listen = server.listen.bind(server);
+  const listenOrReject = (port: number | undefined, address: string | undefined, options: object) =>
+    new Promise<Server>((resolve, reject) => {
+      const httpServer = listen(port, address, options, () => {
+        httpServer.off("error", reject);
+        resolve(httpServer);
+      });
+      httpServer.once("error", reject);
+    });
+  server.listen = listenOrReject as S3rver["listen"];
 }
 
 /**

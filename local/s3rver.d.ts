@@ -55,6 +55,12 @@ declare module "s3rver" {
       getResourcePath(bucket: string, key: string, resource: string): string;
     };
     run(): Promise<AddressInfo>;
+    /**
+     * Called by run() with the port, address and remaining options; it awaits the result. With a
+     * callback it returns the server at once and the callback is the "listening" listener.
+     */
+    listen(port: number | undefined, address: string | undefined, options: object, callback: () => void): Server;
+    listen(port: number | undefined, address: string | undefined, options: object): Promise<Server>;
     close(): Promise<void>;
     on(event: "event", listener: (event: { Records: S3rverRecord[] }) => void): this;
   }

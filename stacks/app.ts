@@ -5,8 +5,9 @@
 import path from "node:path";
 import { App } from "cdktf";
 import { bundleHandlers, PROJECT_ROOT, type Bundle, type FunctionRole } from "../bundling/bundle";
-import { cdktfJsonContext, loadStackConfig, RUNTIMES, type Environment, type StackConfig } from "./config";
+import { cdktfJsonContext, RUNTIMES, type Environment, type StackConfig } from "./config";
 import { PipelineStack } from "./pipeline-stack";
+import { loadProjectConfig } from "./project-config";
 
 export interface SynthResult {
   readonly config: StackConfig;
@@ -16,9 +17,12 @@ export interface SynthResult {
 }
 
 export async function synthesizeApp(env: Environment = process.env): Promise<SynthResult> {
-  const app = new App({ context: cdktfJsonContext(path.join(PROJECT_ROOT, "cdktf.json")), stackTraces: false });
-  const config = loadStackConfig(app.node, env);
+  // Validated before the App exists: its constructor creates the output directory, and a bad
+  // setting must leave nothing behind (nor race another synthesis into the same directory).
+  // loadProjectConfig merges context exactly as the App does (stacks/project-config.test.ts).
+  const config = loadProjectConfig(env);
   const bundles = await bundleHandlers({ target: RUNTIMES[config.runtime] });
+  const app = new App({ context: cdktfJsonContext(path.join(PROJECT_ROOT, "cdktf.json")), stackTraces: false });
   new PipelineStack(app, config.stackName, { config, bundles });
   app.synth();
   return { config, bundles, stackFile: path.join(app.outdir, "stacks", config.stackName, "cdk.tf.json") };

@@ -162,6 +162,12 @@ describe("payload bucket", () => {
     ]);
   });
 
+  test("the bucket policy is applied after the public access block", () => {
+    // Applied at the same time, S3 may refuse one of them ("conflicting conditional operation").
+    const block = tf.only(S3BucketPublicAccessBlock.tfResourceType);
+    assert.deepEqual(tf.only(S3BucketPolicy.tfResourceType).block.depends_on, [`${S3BucketPublicAccessBlock.tfResourceType}.${block.name}`]);
+  });
+
   test("the lifecycle rule expires leftovers under the prefix and aborts incomplete uploads", () => {
     const lifecycle = tf.only(S3BucketLifecycleConfiguration.tfResourceType).block;
     assert.equal(lifecycle.bucket, tf.only(S3Bucket.tfResourceType).ref("id"));

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { appendFileSync, cpSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -18,6 +18,7 @@ import { configFrom, synthesize, type Bundles } from "./test-support";
 
 const run = promisify(execFile);
 const STACK = "lambda-s3-async-lambda";
+const INVALID_OUTDIR = "cdktf.out.invalid";
 const EXCLUDED = new Set(["node_modules", ".git", "cdktf.out", "dist", ".local"]);
 
 let base: string;
@@ -112,8 +113,9 @@ before(async () => {
     base = mkdtempSync(path.join(PROJECT_ROOT, ".synth-copies-"));
     copies = copyBoth();
   }
-  // Validation fails before anything is written, so this can share copy a. Inspected below.
-  invalidRun = synth(copies.a, { STACK_MEMORY_SIZE: "64" }).then(
+  // Validation fails before anything is written, so this can run in copy a beside a valid
+  // synthesis. Its own output directory shows whether it wrote anything; inspected below.
+  invalidRun = synth(copies.a, { STACK_MEMORY_SIZE: "64", CDKTF_OUTDIR: INVALID_OUTDIR }).then(
     () => assert.fail("synthesis with memorySize 64 succeeded"),
     (err: unknown) => err,
   );
@@ -169,9 +171,12 @@ test("changing the sender's source changes only the sender's code hash and asset
   ]);
 });
 
-test("a bad setting stops main.ts with the validation message and no stack trace", async () => {
+test("a bad setting stops main.ts with the validation message and no stack trace, before writing anything", async () => {
   const err = (await invalidRun) as { code: number; stderr: string };
   assert.equal(err.code, 1);
   assert.match(err.stderr, /memorySize = "64" \(from environment variable STACK_MEMORY_SIZE\): must be an integer from 128 to 10240 MB/);
   assert.ok(!err.stderr.includes("    at "), err.stderr);
+  // cdktf's App creates its output directory when constructed; a valid and an invalid synthesis
+  // into one directory raced on that mkdir (EEXIST) while validation came after it.
+  assert.ok(!existsSync(path.join(copies.a, INVALID_OUTDIR)), "the failed synthesis created its output directory");
 });

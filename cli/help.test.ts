@@ -1,0 +1,33 @@
+/**
+ * Every npm script's command answers --help (and -h) with its usage on stdout and exit 0, run as
+ * a user runs it. (Unknown options, exit 2, are in invoke.test.ts: all share one parser.)
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { cleanEnv, runScript, transcript } from "./test-support";
+
+/** The npm scripts' entry points (package.json) and the usage line each prints. */
+const COMMANDS = [
+  { script: "cli/start.ts", usage: "usage: npm start" },
+  { script: "cli/local.ts", usage: "usage: npm run local -- [--lambda-port PORT] [--s3-port PORT]" },
+  { script: "cli/invoke.ts", usage: "usage: npm run invoke -- <file|->" },
+  { script: "cli/sample-payload.ts", usage: "usage: npm run --silent sample-payload -- [BYTES]" },
+  { script: "bundling/cli.ts", usage: "usage: npm run build" },
+  { script: "main.ts", usage: "usage: npm run synth" },
+] as const;
+
+test("--help and -h print the usage and exit 0", async () => {
+  // Both spellings go through the one parser (cli/command-line.ts); each command gets one of them.
+  const runs = await Promise.all(
+    COMMANDS.map(async ({ script, usage }, i) => {
+      const flag = i % 2 === 0 ? "--help" : "-h";
+      return { script, usage, flag, r: await runScript(script, [flag], { env: cleanEnv() }) };
+    }),
+  );
+  for (const { script, usage, flag, r } of runs) {
+    assert.equal(r.code, 0, `${script} ${flag}\n${transcript(r)}`);
+    assert.ok(r.stdout.startsWith(usage), `${script} ${flag} prints its usage first:\n${r.stdout}`);
+    assert.ok(r.stdout.split("\n").length > 3, `${script} ${flag} says more than the usage line`);
+    assert.equal(r.stderr, "", `${script} ${flag} prints nothing else (no warnings)`);
+  }
+});
