@@ -4,23 +4,20 @@
  * JSON with no trace of the machine; a change to one handler must change only that function.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { appendFileSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { promisify } from "node:util";
 import { PROJECT_ROOT } from "../bundling/bundle";
 import { DEFAULT_SENDER_NAME } from "../lib/contract";
+import { projectCopyBase, stackDirOf, synthIn } from "./project-copy";
 import { configFrom, synthesize, type Bundles } from "./test-support";
 
-const run = promisify(execFile);
-const STACK = "lambda-s3-async-lambda";
 const INVALID_OUTDIR = "cdktf.out.invalid";
-const EXCLUDED = new Set(["node_modules", ".git", "cdktf.out", "dist", ".local"]);
 
+let copyBase: ReturnType<typeof projectCopyBase>;
 let base: string;
 let copies: { a: string; b: string };
 let invalidRun: Promise<unknown>;
@@ -28,45 +25,8 @@ let bundler: typeof import("../bundling/bundle");
 /** Copy b's bundles, rebuilt in-process: the same bytes main.ts deployed there. */
 let bundles: Bundles;
 
-/** Hard links keep node_modules real (esbuild resolves symlinks) without copying 500 MB. */
-function linkTree(from: string, to: string): void {
-  mkdirSync(to, { recursive: true });
-  for (const entry of readdirSync(from, { withFileTypes: true })) {
-    const src = path.join(from, entry.name);
-    const dst = path.join(to, entry.name);
-    if (entry.isDirectory()) linkTree(src, dst);
-    else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(src), dst);
-    else linkSync(src, dst);
-  }
-}
-
-/** What a fresh clone plus `npm ci` would hold, without build outputs. */
-function copyProject(dir: string): string {
-  cpSync(PROJECT_ROOT, dir, {
-    recursive: true,
-    filter: (src) => {
-      const top = path.relative(PROJECT_ROOT, src).split(path.sep)[0]!;
-      return !EXCLUDED.has(top) && !top.startsWith(".synth-copies-");
-    },
-  });
-  linkTree(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"));
-  return dir;
-}
-
-/** `npx tsx main.ts`, minus npx, with no stack settings leaking in from outside. */
-function synth(dir: string, extraEnv: Record<string, string> = {}) {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith("STACK_") && !k.startsWith("CDKTF_") && !k.startsWith("NODE_TEST")),
-  );
-  return run(process.execPath, ["--import", "tsx", "main.ts"], { cwd: dir, env: { ...env, ...extraEnv }, timeout: 90_000 });
-}
-
-function stackDir(copy: string): string {
-  return path.join(copy, "cdktf.out", "stacks", STACK);
-}
-
 function output(copy: string): string {
-  return readFileSync(path.join(stackDir(copy), "cdk.tf.json"), "utf8");
+  return readFileSync(path.join(stackDirOf(copy), "cdk.tf.json"), "utf8");
 }
 
 /** Every string in a JSON document, keys included. */
@@ -102,31 +62,22 @@ function differences(x: unknown, y: unknown, at = ""): string[] {
 }
 
 before(async () => {
-  const copyBoth = () => ({ a: copyProject(path.join(base, "a")), b: copyProject(path.join(base, "somewhere", "else", "b")) });
-  try {
-    base = mkdtempSync(path.join(os.tmpdir(), "synth-copies-"));
-    copies = copyBoth();
-  } catch (err) {
-    // Hard links cannot cross file systems; the project's own directory shares node_modules'.
-    if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
-    rmSync(base, { recursive: true, force: true });
-    base = mkdtempSync(path.join(PROJECT_ROOT, ".synth-copies-"));
-    copies = copyBoth();
-  }
+  copyBase = projectCopyBase("synth-copies-");
+  copies = { a: copyBase.copy("a"), b: copyBase.copy(path.join("somewhere", "else", "b")) };
+  base = copyBase.base;
   // Validation fails before anything is written, so this can run in copy a beside a valid
   // synthesis. Its own output directory shows whether it wrote anything; inspected below.
-  invalidRun = synth(copies.a, { STACK_MEMORY_SIZE: "64", CDKTF_OUTDIR: INVALID_OUTDIR }).then(
+  invalidRun = synthIn(copies.a, { STACK_MEMORY_SIZE: "64", CDKTF_OUTDIR: INVALID_OUTDIR }).then(
     () => assert.fail("synthesis with memorySize 64 succeeded"),
     (err: unknown) => err,
   );
-  await Promise.all([synth(copies.a), synth(copies.b), invalidRun]);
+  await Promise.all([synthIn(copies.a), synthIn(copies.b), invalidRun]);
   bundler = await import(pathToFileURL(path.join(copies.b, "bundling", "bundle.ts")).href);
   bundles = await bundler.bundleHandlers();
 });
 
 after(async () => {
-  await Promise.all(readdirSync(base).map((entry) => rm(path.join(base, entry), { recursive: true, force: true })));
-  rmSync(base, { recursive: true, force: true });
+  if (copyBase) await rm(copyBase.base, { recursive: true, force: true });
 });
 
 test("main.ts writes cdktf.out/stacks/<stack>/cdk.tf.json, each function pointing at a zip of its bundle", () => {
@@ -135,7 +86,7 @@ test("main.ts writes cdktf.out/stacks/<stack>/cdk.tf.json, each function pointin
   assert.deepEqual(functions.map((f) => f.source_code_hash).sort(), [bundles.sender.contentHash, bundles.consumer.contentHash].sort());
   for (const f of functions) {
     assert.ok(!path.isAbsolute(f.filename), f.filename);
-    const zip = readFileSync(path.join(stackDir(copies.a), f.filename));
+    const zip = readFileSync(path.join(stackDirOf(copies.a), f.filename));
     assert.equal(zip.readUInt32LE(0), 0x04034b50, "a zip archive");
     // The module and its source map.
     assert.ok(zip.includes("index.mjs") && zip.includes("index.mjs.map"));
