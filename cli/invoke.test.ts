@@ -148,8 +148,9 @@ describe("npm run invoke", { concurrency: 3 }, () => {
     const largest = largestBinaryPayload(SYNC_PAYLOAD_LIMIT_BYTES);
     const fits = path.join(dir, "largest.bin");
     const over = path.join(dir, "over.bin");
-    // 0xff never occurs in UTF-8, so both are sent as binary, base64 in the request.
-    const bytes = Buffer.alloc(largest + 1, 0xff);
+    // Random bytes are not JSON, so both are sent as binary, base64 in the request; and they do not
+    // compress, so the largest one goes through S3 rather than inline compressed.
+    const bytes = randomBytes(largest + 1);
     await Promise.all([writeFile(fits, bytes.subarray(0, largest)), writeFile(over, bytes)]);
     const [ok, refused] = await Promise.all([invoke([fits, ...endpoint()]), invoke([over, ...endpoint()])]);
 
