@@ -3,6 +3,7 @@
  * with copy-paste commands, and every function log line prefixed with the function's name.
  */
 import { bundleHandlers } from "../bundling/bundle";
+import { failureRecordPrefix } from "../lib/failure-records";
 import { startLocalCloud, type LocalCloud } from "../local/cloud";
 import { RUNTIMES, type StackConfig } from "../stacks/config";
 import { localCloudOptions } from "./cloud-from-config";
@@ -36,7 +37,7 @@ export function banner(cloud: LocalCloud): string {
     `  Lambda API  ${lambda}   functions ${s.senderName}, ${s.consumerName}`,
     `  S3          ${s3}   bucket ${s.bucket}, prefix ${s.prefix}`,
     `  Inline limit ${s.inlineLimitBytes} bytes${s.alwaysS3 ? ", always S3" : ""}; objects are ${s.deleteAfterProcessing ? "deleted after processing" : "kept after processing"}`,
-    `  Events that fail for good are written to ${cloud.lambda.failureDir}`,
+    `  Records of events ${s.consumerName} fails for good: s3://${cloud.failureBucket}/${failureRecordPrefix(s.consumerName)} (npm run redrive)`,
     "",
     "Try it from another terminal (AWS CLI v2; v1 does not need --cli-binary-format):",
     `  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=${region}`,
