@@ -238,7 +238,7 @@ describe("the synthesized stack through real terraform, against moto_server", { 
         Object.fromEntries(
           alarms.map((a) => [
             a.AlarmName,
-            [a.Namespace, a.MetricName, a.Statistic, a.Period, a.ComparisonOperator, a.Threshold, a.Dimensions?.map((d) => ({ Name: d.Name, Value: d.Value }))],
+            [a.Namespace, a.MetricName, a.Statistic, a.Period, a.ComparisonOperator, a.Threshold, a.Dimensions?.map((d) => ({ Name: d.Name, Value: d.Value })).sort((x, y) => x.Name!.localeCompare(y.Name!))],
           ]),
         ),
         {
