@@ -87,7 +87,9 @@ async function main(argv: string[]): Promise<number> {
   const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? config.region;
   const lambdaEndpoint = values["lambda-endpoint"] ?? (local ? `http://127.0.0.1:${DEFAULT_LAMBDA_PORT}` : undefined);
   const s3Endpoint = values["s3-endpoint"] ?? (local ? `http://127.0.0.1:${DEFAULT_S3_PORT}` : undefined);
-  const common = { region, ...(local && { credentials: LOCAL_CREDENTIALS, maxAttempts: 1 }) };
+  // The SDK's retries stay on, also locally: a redrive makes many calls, and a record whose
+  // delete fails after a successful replay would be replayed again.
+  const common = { region, ...(local && { credentials: LOCAL_CREDENTIALS }) };
   const lambda = new LambdaClient({ ...common, ...(lambdaEndpoint !== undefined && { endpoint: lambdaEndpoint }) });
   const s3 = new S3Client({ ...common, ...(s3Endpoint !== undefined && { endpoint: s3Endpoint, forcePathStyle: true }) });
 

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import type { Bundle, FunctionRole } from "../bundling/bundle";
 import { bundleToTempDir } from "../bundling/temp-bundles";
 import type { SenderResponse } from "../cli/sender-client";
@@ -48,6 +48,14 @@ async function readRecord(s3: S3Client, bucket: string, key: string): Promise<{ 
   return { record: JSON.parse(text) as FailureRecord, bytes: Buffer.byteLength(text) };
 }
 
+/**
+ * The checks' own client, with the SDK's retries: the harness's client makes one attempt, and a
+ * kept-alive connection that sat idle while a CLI ran can be reset by the server as it is reused.
+ */
+function checkingClient(p: Pipeline): S3Client {
+  return new S3Client({ region: p.cloud.region, endpoint: p.cloud.s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+}
+
 function received(p: Pipeline, id: string): number {
   return p.cloud.logs.filter((l) => {
     const json = parseJsonLine(l.line);
@@ -66,6 +74,7 @@ describe("failure records in S3, and redrive", () => {
       s3Directory: s3Directory(),
       asyncInvokeConfig: { maxRetryAttempts: 2, retryDelaysMs: [10, 20] },
     });
+    const s3 = checkingClient(p);
     try {
       const payloads = {
         A: jsonPayloadWithInlineSize(EVENT_PAYLOAD_LIMIT_BYTES, 'é😀"\\\u2028'),
@@ -81,9 +90,9 @@ describe("failure records in S3, and redrive", () => {
       assert.deepEqual([sent.B.route, sent.C.route], ["s3", "s3"]);
       await p.cloud.idle();
 
-      const keys = await recordKeys(p.s3, p.cloud.failureBucket);
+      const keys = await recordKeys(s3, p.cloud.failureBucket);
       assert.equal(keys.length, 3, `one record per failed event: ${keys.join(", ")}`);
-      const records = await Promise.all(keys.map((k) => readRecord(p.s3, p.cloud.failureBucket, k)));
+      const records = await Promise.all(keys.map((k) => readRecord(s3, p.cloud.failureBucket, k)));
       for (const [i, key] of keys.entries()) {
         assert.match(key, KEY_LAYOUT, "Lambda's key layout");
         const { record } = records[i]!;
@@ -101,26 +110,32 @@ describe("failure records in S3, and redrive", () => {
       assert.equal(sha256(bytes), sha256(payloads.A.bytes), "the record holds the payload's exact bytes");
 
       for (const name of ["B", "C"] as const) {
-        const head = await p.s3.send(new HeadObjectCommand({ Bucket: p.cloud.settings.bucket, Key: sent[name].key }));
+        const head = await s3.send(new HeadObjectCommand({ Bucket: p.cloud.settings.bucket, Key: sent[name].key }));
         assert.equal(head.ContentLength, sent[name].size, `${name}'s payload object stays in the bucket`);
       }
       for (const name of ["A", "B", "C"] as const) assert.equal(received(p, sent[name].id), 0);
     } finally {
+      s3.destroy();
       await p.close();
     }
   });
 
   describe("npm run redrive, after the fault is fixed", () => {
     let p: Pipeline;
+    let s3: S3Client;
     const redrive = (...args: string[]): Promise<RunResult> =>
       runScript("cli/redrive.ts", ["--lambda-endpoint", p.cloud.lambdaEndpoint, "--s3-endpoint", p.cloud.s3Endpoint, ...args], { env: cleanEnv() });
 
     before(async () => {
       p = await startPipeline({ bundles, s3Directory: s3Directory() });
+      s3 = checkingClient(p);
       // B's payload object expires, as the lifecycle rule would remove it.
-      await p.s3.send(new DeleteObjectCommand({ Bucket: p.cloud.settings.bucket, Key: sent.B.key }));
+      await s3.send(new DeleteObjectCommand({ Bucket: p.cloud.settings.bucket, Key: sent.B.key }));
     });
-    after(async () => p?.close());
+    after(async () => {
+      s3?.destroy();
+      await p?.close();
+    });
 
     test("lists every record with id, route, size, error and age; exit 0, nothing changes", async () => {
       const r = await redrive();
@@ -133,7 +148,7 @@ describe("failure records in S3, and redrive", () => {
         assert.match(line, new RegExp(`^\\s+\\d+s\\s+${sent[name].id}\\s+${sent[name].route}\\s+${sent[name].size.toLocaleString("en-US")} B\\s+${error.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
       }
       assert.match(r.stdout, /3 records\. Replay them with: npm run redrive -- --replay/);
-      assert.equal((await recordKeys(p.s3, p.cloud.failureBucket)).length, 3);
+      assert.equal((await recordKeys(s3, p.cloud.failureBucket)).length, 3);
     });
 
     test("--replay --dry-run says what would happen and changes nothing; exit 1 for the record it would keep", async () => {
@@ -142,7 +157,7 @@ describe("failure records in S3, and redrive", () => {
       assert.equal(r.stdout.match(/would replay/g)?.length, 2, r.stdout);
       assert.match(r.stdout, new RegExp(`kept: the payload object is gone .*s3://${p.cloud.settings.bucket}/${sent.B.key}`));
       assert.match(r.stdout, /3 records: 2 would be replayed, 1 would be kept\./);
-      assert.equal((await recordKeys(p.s3, p.cloud.failureBucket)).length, 3);
+      assert.equal((await recordKeys(s3, p.cloud.failureBucket)).length, 3);
       await p.cloud.idle();
       for (const name of ["A", "B", "C"] as const) assert.equal(received(p, sent[name].id), 0);
     });
@@ -156,7 +171,7 @@ describe("failure records in S3, and redrive", () => {
       assert.deepEqual([delivered.route, delivered.size, delivered.sha256], ["inline", sent.A.size, sha256(sent.A.bytes)]);
       await p.cloud.idle();
       assert.equal(received(p, sent.A.id), 1, "processed once");
-      assert.equal((await recordKeys(p.s3, p.cloud.failureBucket)).length, 2);
+      assert.equal((await recordKeys(s3, p.cloud.failureBucket)).length, 2);
     });
 
     test("--replay replays the rest: the S3-route record is processed once; the expired one says so and stays; exit 1", async () => {
@@ -167,10 +182,10 @@ describe("failure records in S3, and redrive", () => {
       await p.delivery(sent.C.id);
       await p.cloud.idle();
       assert.deepEqual([received(p, sent.A.id), received(p, sent.B.id), received(p, sent.C.id)], [1, 0, 1]);
-      const left = await recordKeys(p.s3, p.cloud.failureBucket);
+      const left = await recordKeys(s3, p.cloud.failureBucket);
       assert.equal(left.length, 1);
-      assert.match(JSON.stringify((await readRecord(p.s3, p.cloud.failureBucket, left[0]!)).record.requestPayload), new RegExp(sent.B.id));
-      const gone = await p.s3.send(new ListObjectsV2Command({ Bucket: p.cloud.settings.bucket, Prefix: sent.C.key }));
+      assert.match(JSON.stringify((await readRecord(s3, p.cloud.failureBucket, left[0]!)).record.requestPayload), new RegExp(sent.B.id));
+      const gone = await s3.send(new ListObjectsV2Command({ Bucket: p.cloud.settings.bucket, Prefix: sent.C.key }));
       assert.equal(gone.KeyCount, 0, "the consumer deleted C's object after processing it");
     });
 
