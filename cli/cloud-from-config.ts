@@ -4,12 +4,13 @@
  * environment variables.
  */
 import type { LocalCloudOptions } from "../local/cloud";
-import { LOCAL_BUCKET } from "../local/cloud";
+import { LOCAL_BUCKET, LOCAL_FAILURE_BUCKET } from "../local/cloud";
 import { pipelineSettings, type StackConfig } from "../stacks/config";
 
 export function localCloudOptions(config: StackConfig): LocalCloudOptions {
   return {
     settings: pipelineSettings(config, config.bucketName ?? LOCAL_BUCKET),
+    failureBucket: config.failureBucketName ?? LOCAL_FAILURE_BUCKET,
     region: config.region,
     timeoutSeconds: config.timeout,
     memorySizeMb: config.memorySize,

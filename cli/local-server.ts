@@ -5,6 +5,7 @@
  */
 import { bundleHandlers } from "../bundling/bundle";
 import type { PipelineSettings } from "../lib/contract";
+import { failureRecordPrefix } from "../lib/failure-records";
 import { startLocalCloud, type LocalCloud } from "../local/cloud";
 import { RUNTIMES, type StackConfig } from "../stacks/config";
 import { awsCliVersion, V2_BINARY_FORMAT_FLAG, type AwsCli } from "./aws-cli";
@@ -27,7 +28,7 @@ export async function runLocalServer(config: StackConfig, options: LocalServerOp
     s3Port: options.s3Port,
     onLog: (fn, line) => options.print(`[${fn}] ${line}`),
   });
-  options.print(banner({ ...cloud, failureDir: cloud.lambda.failureDir }, awsCli));
+  options.print(banner(cloud, awsCli));
   return cloud;
 }
 
@@ -54,7 +55,7 @@ export function awsCliCommands(e: Endpoints, major: 1 | 2): string[] {
   ];
 }
 
-export function banner(e: Endpoints & { readonly failureDir: string }, awsCli: AwsCli | undefined): string {
+export function banner(e: Endpoints & { readonly failureBucket: string }, awsCli: AwsCli | undefined): string {
   const s = e.settings;
   const which =
     awsCli === undefined
@@ -65,7 +66,7 @@ export function banner(e: Endpoints & { readonly failureDir: string }, awsCli: A
     `  Lambda API  ${e.lambdaEndpoint}   functions ${s.senderName}, ${s.consumerName}`,
     `  S3          ${e.s3Endpoint}   bucket ${s.bucket}, prefix ${s.prefix}`,
     `  Inline limit ${s.inlineLimitBytes} bytes${s.alwaysS3 ? ", always S3" : s.compressInline ? ", compressed when only that fits" : ", compression off"}; objects are ${s.deleteAfterProcessing ? "deleted after processing" : "kept after processing"}`,
-    `  Events that fail for good are written to ${e.failureDir}`,
+    `  Records of events ${s.consumerName} fails for good: s3://${e.failureBucket}/${failureRecordPrefix(s.consumerName)} (npm run redrive)`,
     "",
     `Try it from another terminal, with ${which}:`,
     ...awsCliCommands(e, awsCli?.major ?? 2).map((c) => `  ${c}`),

@@ -28,6 +28,14 @@ export const COMPRESSED_PAYLOAD_MAX_BYTES = 16_777_216;
 /** Key prefix for payload objects; the notification filter and the IAM resources use it too. */
 export const DEFAULT_PAYLOAD_PREFIX = "payloads/";
 
+/**
+ * Where Lambda writes the record of an asynchronous event that failed for good when the
+ * on-failure destination is an S3 bucket: a fixed prefix, not configurable, followed by
+ * `<function-name>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>` (Lambda Developer Guide, "Capturing
+ * records of Lambda asynchronous invocations"). The local cloud writes the same keys.
+ */
+export const FAILURE_RECORD_PREFIX = "aws/lambda/async/";
+
 /** Events the bucket notification subscribes the consumer to. */
 export const NOTIFICATION_EVENTS = ["s3:ObjectCreated:*"] as const;
 

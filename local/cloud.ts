@@ -12,12 +12,15 @@ import {
   type PipelineSettings,
   senderEnvironment,
 } from "../lib/contract";
+import { s3FailureDestination } from "./failure-destination";
 import type { LogListener } from "./function-process";
 import { type AsyncInvokeConfig, type LambdaApi, startLambdaApi } from "./lambda-api";
 import { type LocalS3, startLocalS3 } from "./s3";
 
 /** Bucket name of the local cloud; a deployed stack names its own bucket. */
 export const LOCAL_BUCKET = "lambda-s3-async-lambda-local";
+/** The local cloud's on-failure destination bucket, in its own S3 (so per run, never shared). */
+export const LOCAL_FAILURE_BUCKET = "lambda-s3-async-lambda-local-failures";
 
 export interface LocalCloudOptions {
   /** @default function names and flags from the contract, bucket {@link LOCAL_BUCKET} */
@@ -36,8 +39,14 @@ export interface LocalCloudOptions {
   readonly eventLimitBytes?: number;
   /** @default Lambda's defaults with short retry delays, see {@link AsyncInvokeConfig} */
   readonly asyncInvokeConfig?: AsyncInvokeConfig;
-  /** Where records of events that failed for good are written. @default see LambdaApiOptions */
+  /** Also write records of events that failed for good as files here. @default see LambdaApiOptions */
   readonly failureDir?: string;
+  /**
+   * The consumer's on-failure destination: a bucket in the local S3 that receives Lambda's
+   * records under `aws/lambda/async/<function>/…`, as the deployed stack's failure bucket does.
+   * @default {@link LOCAL_FAILURE_BUCKET}
+   */
+  readonly failureBucket?: string;
   /** Where s3rver keeps objects. @default a temporary directory, removed on close */
   readonly s3Directory?: string;
   /** @default 60 */
@@ -57,6 +66,8 @@ export interface LogLine {
 
 export interface LocalCloud {
   readonly settings: PipelineSettings;
+  /** The consumer's on-failure destination bucket, in {@link LocalCloud.s3Endpoint}. */
+  readonly failureBucket: string;
   readonly region: string;
   /** For `endpoint` in a LambdaClient or `--endpoint-url` of `aws lambda`. */
   readonly lambdaEndpoint: string;
@@ -92,6 +103,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     ...options.settings,
   };
   const region = options.region ?? "us-east-1";
+  const failureBucket = options.failureBucket ?? LOCAL_FAILURE_BUCKET;
   const bundles = options.bundles ?? (await bundleHandlers());
 
   const logs: LogLine[] = [];
@@ -107,6 +119,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   let lambda: LambdaApi | undefined;
   const s3 = await startLocalS3({
     bucket: settings.bucket,
+    otherBuckets: [failureBucket],
     port: options.s3Port ?? 0,
     region,
     ...(options.s3Directory !== undefined && { directory: options.s3Directory }),
@@ -122,6 +135,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       },
     },
   });
+  const failureDestination = s3FailureDestination({ endpoint: s3.endpoint, bucket: failureBucket, region });
   try {
     const sizing = {
       ...(options.timeoutSeconds !== undefined && { timeoutSeconds: options.timeoutSeconds }),
@@ -133,14 +147,17 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.eventLimitBytes !== undefined && { eventLimitBytes: options.eventLimitBytes }),
       ...(options.asyncInvokeConfig !== undefined && { asyncInvokeConfig: options.asyncInvokeConfig }),
       ...(options.failureDir !== undefined && { failureDir: options.failureDir }),
+
       environment: { AWS_ENDPOINT_URL_S3: s3.endpoint },
       onLog,
       functions: [
         { name: settings.senderName, bundleFile: bundles.sender.file, environment: senderEnvironment(settings), ...sizing },
-        { name: settings.consumerName, bundleFile: bundles.consumer.file, environment: consumerEnvironment(settings), ...sizing },
+        // As in the stack, only the consumer has an on-failure destination.
+        { name: settings.consumerName, bundleFile: bundles.consumer.file, environment: consumerEnvironment(settings), failureDestination, ...sizing },
       ],
     });
   } catch (error) {
+    failureDestination.close();
     await s3.close();
     throw error;
   }
@@ -149,6 +166,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   let closing: Promise<void> | undefined;
   return {
     settings,
+    failureBucket,
     region,
     lambdaEndpoint: api.endpoint,
     s3Endpoint: s3.endpoint,
@@ -176,7 +194,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     },
     idle: () => api.idle(),
     close() {
-      closing ??= Promise.all([api.close(), s3.close()]).then(() => undefined);
+      closing ??= api
+        .close()
+        .then(() => failureDestination.close())
+        .then(() => s3.close());
       return closing;
     },
   };

@@ -404,7 +404,7 @@ describe("asynchronous retries and the failure destination", () => {
     const failed = api.failures.slice(failures);
     assert.equal(failed.length, 1);
     const [entry] = failed;
-    assert.ok(entry);
+    assert.ok(entry?.file);
     assert.equal(path.dirname(entry.file), path.join(tmp, "failed"));
     const record = JSON.parse(await readFile(entry.file, "utf8")) as typeof entry.record;
     assert.deepEqual(record, entry.record);
@@ -418,7 +418,7 @@ describe("asynchronous retries and the failure destination", () => {
     assert.deepEqual(record.responseContext, { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" });
     assert.equal(record.responsePayload?.errorType, "RangeError");
     assert.equal(record.responsePayload?.errorMessage, "always fails");
-    assert.ok(logs.some(([fn, l]) => fn === "Flaky" && l.includes(entry.file)), "one log line says where the record is");
+    assert.ok(logs.some(([fn, l]) => fn === "Flaky" && l.includes(entry.file!)), "one log line says where the record is");
   });
 
   test("an event that succeeds on a retry leaves no failure record", async () => {

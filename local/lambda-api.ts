@@ -2,7 +2,8 @@
  * A local Lambda service on 127.0.0.1 that speaks the real Invoke REST API, so the AWS SDK and
  * the AWS CLI work against it unchanged. Each function runs its esbuild bundle in its own
  * process (function-process.ts). Event invocations are queued and retried like Lambda does, and
- * events that still fail land in a local stand-in for the stack's on-failure queue.
+ * the records of events that still fail go to the on-failure destination (the local cloud's
+ * S3 bucket, see failure-destination.ts).
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -50,6 +51,8 @@ export interface LocalFunctionDefinition {
   readonly memorySizeMb?: number;
   /** @default the API's {@link LambdaApiOptions.asyncInvokeConfig} */
   readonly asyncInvokeConfig?: AsyncInvokeConfig;
+  /** @default the API's {@link LambdaApiOptions.failureDestination} */
+  readonly failureDestination?: FailureDestination;
 }
 
 export interface LambdaApiOptions {
@@ -71,8 +74,15 @@ export interface LambdaApiOptions {
   /** @default Lambda's defaults, with short retry delays */
   readonly asyncInvokeConfig?: AsyncInvokeConfig;
   /**
-   * Directory that receives one JSON file per event that failed for good.
-   * @default `lambda-s3-async-lambda/failed-events` in the OS temp directory
+   * Where the record of each event that failed for good goes, as Lambda sends it to a
+   * function's on-failure destination.
+   * @default none: the record is only kept in {@link LambdaApi.failures}, as Lambda drops an
+   * event that has no destination
+   */
+  readonly failureDestination?: FailureDestination;
+  /**
+   * Also write each record as a JSON file into this directory, for inspection.
+   * @default none
    */
   readonly failureDir?: string;
   /** Variables every function gets besides its own, for example AWS_ENDPOINT_URL_S3. */
@@ -98,9 +108,16 @@ export interface OnFailureRecord {
 
 export interface FailedEvent {
   readonly functionName: string;
-  /** Where the record was written. */
-  readonly file: string;
+  /** Where the destination put the record (e.g. `s3://bucket/key`), if there is a destination. */
+  readonly location?: string;
+  /** The copy in {@link LambdaApiOptions.failureDir}, if set. */
+  readonly file?: string;
   readonly record: OnFailureRecord;
+}
+
+/** An on-failure destination: stores one record, returns where it went. */
+export interface FailureDestination {
+  deliver(functionName: string, record: OnFailureRecord): Promise<string>;
 }
 
 /** What crossed the wire, per function, for tests to check. */
@@ -128,6 +145,7 @@ interface FunctionState {
   readonly arn: string;
   readonly host: FunctionProcess;
   readonly async: Required<AsyncInvokeConfig>;
+  readonly failureDestination: FailureDestination | undefined;
   readonly stats: FunctionStats;
   /** Tail of the function's FIFO: one environment runs one invocation at a time. */
   chain: Promise<unknown>;
@@ -178,7 +196,7 @@ export async function startLambdaApi(options: LambdaApiOptions): Promise<LambdaA
 export class LambdaApi {
   readonly region: string;
   readonly accountId: string;
-  readonly failureDir: string;
+  readonly failureDir: string | undefined;
   /** Every event that went to the failure destination, oldest first. */
   readonly failures: FailedEvent[] = [];
   private readonly functions = new Map<string, FunctionState>();
@@ -199,7 +217,7 @@ export class LambdaApi {
     this.accountId = options.accountId ?? "000000000000";
     this.eventLimit = options.eventLimitBytes ?? EVENT_PAYLOAD_LIMIT_BYTES;
     this.syncLimit = options.syncLimitBytes ?? SYNC_PAYLOAD_LIMIT_BYTES;
-    this.failureDir = options.failureDir ?? path.join(os.tmpdir(), "lambda-s3-async-lambda", "failed-events");
+    this.failureDir = options.failureDir;
     this.onLog = options.onLog ?? (() => {});
     for (const def of options.functions) {
       if (!/^[a-zA-Z0-9_-]{1,64}$/.test(def.name)) throw new Error(`Invalid function name ${JSON.stringify(def.name)}`);
@@ -224,6 +242,7 @@ export class LambdaApi {
         arn: this.functionArn(def.name),
         host,
         async,
+        failureDestination: def.failureDestination ?? options.failureDestination,
         stats: { eventsAccepted: 0, eventBodyBytes: [], internalEvents: 0, rejectedTooLarge: 0, syncInvocations: 0, runs: 0, failedEvents: 0 },
         chain: Promise.resolve(),
       });
@@ -476,20 +495,30 @@ export class LambdaApi {
         responsePayload: queued.lastError,
       }),
     };
-    const file = path.join(this.failureDir, `${timestamp.replace(/[:.]/g, "-")}_${fn.name}_${queued.requestId}.json`);
     fn.stats.failedEvents++;
-    this.failures.push({ functionName: fn.name, file, record });
-    try {
-      await mkdir(this.failureDir, { recursive: true });
-      await writeFile(file, `${JSON.stringify(record, null, 2)}\n`);
-      this.onLog(
-        fn.name,
-        `ASYNC RequestId: ${queued.requestId} failed for good (${condition} after ${queued.attempts} attempts); ` +
-          `on-failure record written to ${file}`,
-      );
-    } catch (error) {
-      this.onLog(fn.name, `ASYNC RequestId: ${queued.requestId} failed for good (${condition}); could not write ${file}: ${String(error)}`);
+    const failed: { -readonly [K in keyof FailedEvent]: FailedEvent[K] } = { functionName: fn.name, record };
+    const what = `ASYNC RequestId: ${queued.requestId} failed for good (${condition} after ${queued.attempts} attempts)`;
+    if (fn.failureDestination) {
+      try {
+        failed.location = await fn.failureDestination.deliver(fn.name, record);
+      } catch (error) {
+        // Lambda counts this in DestinationDeliveryFailures and drops the record.
+        this.onLog(fn.name, `${what}; the on-failure destination refused the record: ${String(error)}`);
+      }
     }
+    if (this.failureDir !== undefined) {
+      const file = path.join(this.failureDir, `${timestamp.replace(/[:.]/g, "-")}_${fn.name}_${queued.requestId}.json`);
+      try {
+        await mkdir(this.failureDir, { recursive: true });
+        await writeFile(file, `${JSON.stringify(record, null, 2)}\n`);
+        failed.file = file;
+      } catch (error) {
+        this.onLog(fn.name, `${what}; could not write ${file}: ${String(error)}`);
+      }
+    }
+    const written = [failed.location, failed.file].filter((w) => w !== undefined);
+    this.onLog(fn.name, written.length > 0 ? `${what}; on-failure record written to ${written.join(" and ")}` : `${what}; the record was not stored anywhere`);
+    this.failures.push(failed);
   }
 
   private async run(fn: FunctionState, requestId: string, payload: Uint8Array): Promise<InvocationOutcome> {

@@ -28,6 +28,8 @@ export interface LocalS3Notification {
 export interface LocalS3Options {
   /** Created at start. */
   readonly bucket: string;
+  /** More buckets created at start, without notifications (e.g. the failure destination). @default none */
+  readonly otherBuckets?: readonly string[];
   /** @default 0, an ephemeral port */
   readonly port?: number;
   /**
@@ -57,7 +59,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     port: options.port ?? 0,
     silent: true,
     directory,
-    configureBuckets: [{ name: options.bucket }],
+    configureBuckets: [options.bucket, ...(options.otherBuckets ?? [])].map((name) => ({ name })),
     // SigV2 signatures are checked against a secret; ours are made up (see acceptAnyAccessKey).
     allowMismatchedSignatures: true,
   });

@@ -59,7 +59,7 @@ describe("defaults", () => {
       forceDestroy: false,
       kmsKeyArn: undefined,
       payloadPrefix: DEFAULTS.prefix,
-      payloadExpirationDays: 14,
+      payloadExpirationDays: 15,
       inlineLimitBytes: EVENT_PAYLOAD_LIMIT_BYTES,
       alwaysS3: DEFAULTS.alwaysS3,
       compressInline: DEFAULTS.compressInline,
@@ -75,6 +75,13 @@ describe("defaults", () => {
       stateKey: "lambda-s3-async-lambda/terraform.tfstate",
       stateRegion: "us-east-1",
       localStatePath: "../../../terraform.lambda-s3-async-lambda.tfstate",
+      failureBucketName: undefined,
+      failureBucketPrefix: "lambda-s3-async-lambda-failures-",
+      failureRecordExpirationDays: 14,
+      alarms: true,
+      alarmTopicArn: undefined,
+      createAlarmTopic: false,
+      alarmEventAgeSeconds: 900,
     });
     assert.equal(STACK_DEFAULTS.region, "us-east-1");
   });
@@ -235,7 +242,7 @@ describe("validation: each bad value names the field, the value and what is allo
   }
 
   test("the boundaries themselves are accepted", () => {
-    const low = configFrom({ inlineLimitBytes: 1, memorySize: 128, timeout: 1, maxRetryAttempts: 0, maxEventAgeSeconds: 60, logRetentionDays: 0, payloadExpirationDays: 1 });
+    const low = configFrom({ inlineLimitBytes: 1, memorySize: 128, timeout: 1, maxRetryAttempts: 0, maxEventAgeSeconds: 60, logRetentionDays: 0, payloadExpirationDays: 2, failureRecordExpirationDays: 1 });
     const high = configFrom({ inlineLimitBytes: EVENT_PAYLOAD_LIMIT_BYTES, memorySize: 10_240, timeout: 900, maxRetryAttempts: 2, maxEventAgeSeconds: 21_600, logRetentionDays: 3653 });
     assert.deepEqual([low.inlineLimitBytes, low.memorySize, low.timeout, low.maxRetryAttempts, low.maxEventAgeSeconds, low.logRetentionDays], [1, 128, 1, 0, 60, 0]);
     assert.deepEqual([high.inlineLimitBytes, high.memorySize, high.timeout, high.maxRetryAttempts, high.maxEventAgeSeconds, high.logRetentionDays], [EVENT_PAYLOAD_LIMIT_BYTES, 10_240, 900, 2, 21_600, 3653]);
@@ -266,7 +273,35 @@ describe("validation: each bad value names the field, the value and what is allo
       value: "xn--stack-",
       allowed: "set explicitly, because the prefix generated from the stack name breaks the S3 bucket naming rules",
     });
-    assert.equal(configFrom({ stackName: "xn--stack", bucketName: "fine-bucket" }).bucketName, "fine-bucket");
+    assert.equal(configFrom({ stackName: "xn--stack", bucketName: "fine-bucket", failureBucketName: "fine-failures" }).bucketName, "fine-bucket");
+  });
+
+  test("failure records: they expire before their payloads, in a bucket of their own; bad values are named", () => {
+    assert.deepEqual(issuesOf({ payloadExpirationDays: 14 }), [
+      {
+        field: "payloadExpirationDays",
+        source: "the payloadExpirationDays and failureRecordExpirationDays settings",
+        value: 14,
+        allowed: "more than failureRecordExpirationDays (14), so a failure record never outlives the payload object it points at",
+      },
+    ]);
+    assert.equal(configFrom({ payloadExpirationDays: 8, failureRecordExpirationDays: 7 }).failureRecordExpirationDays, 7);
+    assert.match(issuesOf({ failureRecordExpirationDays: 0 })[0]!.allowed, /integer from 1/);
+    assert.deepEqual(issuesOf({ bucketName: "same-bucket", failureBucketName: "same-bucket" }).map((i) => i.field), ["failureBucketName"]);
+    assert.match(issuesOf({ failureBucketName: "Bad_Name" })[0]!.allowed, /S3 bucket name/);
+    const long = configFrom({ stackName: `a${"-b".repeat(30)}` }).failureBucketPrefix;
+    assert.ok(long.length <= 37 && long.endsWith("-failures-"), long);
+  });
+
+  test("alarms: one topic at most, a topic needs alarms, ages within Lambda's maximum event age", () => {
+    const topic = "arn:aws:sns:us-east-1:123456789012:ops-alerts";
+    assert.equal(configFrom({ alarmTopicArn: topic }).alarmTopicArn, topic);
+    assert.match(issuesOf({ alarmTopicArn: "ops-alerts" })[0]!.allowed, /SNS topic ARN/);
+    assert.match(issuesOf({ alarmTopicArn: `${topic}.fifo` })[0]!.allowed, /SNS topic ARN/);
+    assert.deepEqual(issuesOf({ alarmTopicArn: topic, createAlarmTopic: true }).map((i) => i.field), ["createAlarmTopic"]);
+    assert.deepEqual(issuesOf({ createAlarmTopic: "true", alarms: "false" }).map((i) => i.field), ["alarms"]);
+    assert.deepEqual(issuesOf({ alarmEventAgeSeconds: 59 }).map((i) => [i.field, i.allowed]), [["alarmEventAgeSeconds", "an integer from 60 to 21600 seconds"]]);
+    assert.equal(configFrom({}, { STACK_ALARMS: "false" }).alarms, false);
   });
 });
 

@@ -57,6 +57,16 @@ export interface StackConfig {
   readonly stateRegion: string;
   /** Local state file, relative to the stack's directory (cdktf.out/stacks/<stack>). */
   readonly localStatePath: string;
+  /** Bucket of the consumer's failure records; when undefined Terraform generates one from `failureBucketPrefix`. */
+  readonly failureBucketName: string | undefined;
+  /** Derived from the stack name; only used when `failureBucketName` is undefined. */
+  readonly failureBucketPrefix: string;
+  readonly failureRecordExpirationDays: number;
+  readonly alarms: boolean;
+  /** Existing SNS topic the alarms notify; none when undefined (unless `createAlarmTopic`). */
+  readonly alarmTopicArn: string | undefined;
+  readonly createAlarmTopic: boolean;
+  readonly alarmEventAgeSeconds: number;
 }
 
 export const DEFAULT_STACK_NAME = "lambda-s3-async-lambda";
@@ -70,8 +80,17 @@ export const STACK_DEFAULTS = {
   region: "us-east-1",
   defaultTags: { Project: "lambda-s3-async-lambda" },
   forceDestroy: false,
-  // As long as the failure queue keeps a record (14 days), so its bucket/key still points at the payload.
-  payloadExpirationDays: 14,
+  // A day longer than a failure record lives, so a record never points at an expired payload:
+  // the record is written up to maxEventAgeSeconds (6 h) after its payload, and S3 rounds both
+  // expirations up to the next midnight UTC.
+  payloadExpirationDays: 15,
+  // Two weeks to notice (the alarms fire at once) and redrive.
+  failureRecordExpirationDays: 14,
+  alarms: true,
+  createAlarmTopic: false,
+  // Lambda retries a failing event after about 1 and 2 more minutes; older than 15 minutes means
+  // a backlog (throttling, or an outage downstream), not a retry.
+  alarmEventAgeSeconds: 900,
   runtime: "nodejs22.x",
   architecture: "arm64",
   memorySize: 512,
@@ -134,6 +153,12 @@ export const SETTINGS = {
   stateKey: { context: "stateKey", env: "STACK_STATE_KEY", description: "S3 backend object key" },
   stateRegion: { context: "stateRegion", env: "STACK_STATE_REGION", description: "S3 backend region" },
   localStatePath: { context: "localStatePath", env: "STACK_LOCAL_STATE_PATH", description: "Local state file, relative to cdktf.out/stacks/<stack>" },
+  failureBucketName: { context: "failureBucketName", env: "STACK_FAILURE_BUCKET_NAME", description: "Bucket of the consumer's failure records; generated from the stack name when unset" },
+  failureRecordExpirationDays: { context: "failureRecordExpirationDays", env: "STACK_FAILURE_RECORD_EXPIRATION_DAYS", description: "Days before failure records expire (less than payloadExpirationDays)" },
+  alarms: { context: "alarms", env: "STACK_ALARMS", description: "Create the CloudWatch alarms" },
+  alarmTopicArn: { context: "alarmTopicArn", env: "STACK_ALARM_TOPIC_ARN", description: "Existing SNS topic the alarms notify" },
+  createAlarmTopic: { context: "createAlarmTopic", env: "STACK_CREATE_ALARM_TOPIC", description: "Create an SNS topic for the alarms to notify" },
+  alarmEventAgeSeconds: { context: "alarmEventAgeSeconds", env: "STACK_ALARM_EVENT_AGE_SECONDS", description: "Alarm when the oldest queued consumer event is this old, in seconds" },
 } as const satisfies { [K in keyof StackConfig]?: SettingSource };
 
 export type SettingName = keyof typeof SETTINGS;
@@ -264,6 +289,9 @@ const tags: Parser<Record<string, string>> = (value) => {
   return Object.fromEntries(entries) as Record<string, string>;
 };
 
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const snsTopicArn = string('an SNS topic ARN, "arn:<partition>:sns:<region>:<account>:<topic-name>" (not FIFO)', (s) => SNS_TOPIC_ARN.test(s));
+
 const stateKey = string('an S3 object key of 1 to 1024 characters, not starting with "/"', (s) => s.length >= 1 && s.length <= 1024 && !s.startsWith("/"));
 
 const relativePath = string(
@@ -334,6 +362,13 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
     stateRegion: read("stateRegion", region, awsRegion),
     // cdktf-cli keeps local state in the project root; from cdktf.out/stacks/<stack> that is three levels up.
     localStatePath: read("localStatePath", relativePath, `../../../terraform.${name}.tfstate`),
+    failureBucketName: read("failureBucketName", bucketName, undefined),
+    failureBucketPrefix: generatedBucketPrefix(name, "failures-"),
+    failureRecordExpirationDays: read("failureRecordExpirationDays", integer(1, 2_147_483_646, " days"), STACK_DEFAULTS.failureRecordExpirationDays),
+    alarms: read("alarms", bool, STACK_DEFAULTS.alarms),
+    alarmTopicArn: read("alarmTopicArn", snsTopicArn, undefined),
+    createAlarmTopic: read("createAlarmTopic", bool, STACK_DEFAULTS.createAlarmTopic),
+    alarmEventAgeSeconds: read("alarmEventAgeSeconds", integer(60, 21_600, " seconds"), STACK_DEFAULTS.alarmEventAgeSeconds),
   };
 
   if (config.senderFunctionName === config.consumerFunctionName) {
@@ -362,6 +397,46 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
     });
   }
 
+  if (config.payloadExpirationDays <= config.failureRecordExpirationDays) {
+    issues.push({
+      field: "payloadExpirationDays",
+      source: "the payloadExpirationDays and failureRecordExpirationDays settings",
+      value: config.payloadExpirationDays,
+      allowed: `more than failureRecordExpirationDays (${config.failureRecordExpirationDays}), so a failure record never outlives the payload object it points at`,
+    });
+  }
+  if (config.alarmTopicArn !== undefined && config.createAlarmTopic) {
+    issues.push({
+      field: "createAlarmTopic",
+      source: "the alarmTopicArn and createAlarmTopic settings",
+      value: true,
+      allowed: "false when alarmTopicArn is set (the alarms notify one topic: yours, or one the stack creates)",
+    });
+  }
+  if ((config.alarmTopicArn !== undefined || config.createAlarmTopic) && !config.alarms) {
+    issues.push({
+      field: "alarms",
+      source: "the alarms, alarmTopicArn and createAlarmTopic settings",
+      value: false,
+      allowed: "true when an alarm topic is configured (a topic without alarms would never hear anything)",
+    });
+  }
+  if (config.failureBucketName === undefined && bucketNameViolations(`${config.failureBucketPrefix}${"0".repeat(26)}`).length > 0) {
+    issues.push({
+      field: "failureBucketName",
+      source: "the stackName setting",
+      value: config.failureBucketPrefix,
+      allowed: "set explicitly, because the prefix generated from the stack name breaks the S3 bucket naming rules",
+    });
+  }
+  if (config.failureBucketName !== undefined && config.failureBucketName === config.bucketName) {
+    issues.push({
+      field: "failureBucketName",
+      source: "the bucketName and failureBucketName settings",
+      value: config.failureBucketName,
+      allowed: "a bucket other than the payload bucket (records must never reach the payload notification)",
+    });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
 }
@@ -370,8 +445,8 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
  * `bucket_prefix` allows 37 characters (Terraform appends 26); lower-cased stack name, underscores
  * as hyphens, and a trailing hyphen before the generated part.
  */
-function generatedBucketPrefix(stack: string): string {
-  return `${stack.toLowerCase().replace(/_/g, "-").slice(0, 36).replace(/-+$/, "")}-`;
+function generatedBucketPrefix(stack: string, suffix = ""): string {
+  return `${stack.toLowerCase().replace(/_/g, "-").slice(0, 36 - suffix.length).replace(/-+$/, "")}-${suffix}`;
 }
 
 /**

@@ -45,6 +45,12 @@ export interface PayloadBucketProps {
    * @default 1
    */
   readonly abortIncompleteUploadDays?: number;
+  /**
+   * Id of the lifecycle rule; the failure record bucket, built from this construct so its
+   * protection cannot drift from the payloads', names its own.
+   * @default "expire-leftover-payloads"
+   */
+  readonly lifecycleRuleId?: string;
 }
 
 export class PayloadBucket extends Construct {
@@ -116,7 +122,7 @@ export class PayloadBucket extends Construct {
       bucket: this.bucket.id,
       rule: [
         {
-          id: "expire-leftover-payloads",
+          id: props.lifecycleRuleId ?? "expire-leftover-payloads",
           status: "Enabled",
           filter: [{ prefix: props.payloadPrefix }],
           expiration: [{ days: props.expirationDays ?? STACK_DEFAULTS.payloadExpirationDays }],

@@ -16,7 +16,8 @@ import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-own
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Testing } from "cdktf";
 import { LAMBDA_HANDLER } from "../bundling/bundle";
 import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract";
@@ -110,19 +111,19 @@ describe("provider and backend", () => {
 
 describe("payload bucket", () => {
   test("a generated name from the stack name, and no force_destroy, by default", () => {
-    const { block } = tf.only(S3Bucket.tfResourceType);
+    const { block } = tf.within("payloads", S3Bucket.tfResourceType);
     assert.deepEqual(block, { bucket_prefix: "lambda-s3-async-lambda-", force_destroy: false });
   });
 
   test("an exact name and force_destroy when configured", () => {
-    const { block } = variant({ bucketName: "my-payloads", forceDestroy: true }).tf.only(S3Bucket.tfResourceType);
+    const { block } = variant({ bucketName: "my-payloads", forceDestroy: true }).tf.within("payloads", S3Bucket.tfResourceType);
     assert.deepEqual(block, { bucket: "my-payloads", force_destroy: true });
   });
 
   test("object ownership is BucketOwnerEnforced and all public access is blocked", () => {
-    const bucket = tf.only(S3Bucket.tfResourceType);
+    const bucket = tf.within("payloads", S3Bucket.tfResourceType);
     tf.assertHas(S3BucketOwnershipControls, { bucket: bucket.ref("id"), rule: { object_ownership: "BucketOwnerEnforced" } });
-    assert.deepEqual(tf.only(S3BucketPublicAccessBlock.tfResourceType).block, {
+    assert.deepEqual(tf.within("payloads", S3BucketPublicAccessBlock.tfResourceType).block, {
       bucket: bucket.ref("id"),
       block_public_acls: true,
       block_public_policy: true,
@@ -132,22 +133,22 @@ describe("payload bucket", () => {
   });
 
   test("SSE-S3 by default", () => {
-    assert.deepEqual(tf.only(S3BucketServerSideEncryptionConfigurationA.tfResourceType).block, {
-      bucket: tf.only(S3Bucket.tfResourceType).ref("id"),
+    assert.deepEqual(tf.within("payloads", S3BucketServerSideEncryptionConfigurationA.tfResourceType).block, {
+      bucket: tf.within("payloads", S3Bucket.tfResourceType).ref("id"),
       rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }],
     });
   });
 
   test("SSE-KMS with a bucket key when a key ARN is configured", () => {
     const kms = variant({ kmsKeyArn: KMS_KEY }).tf;
-    assert.deepEqual(kms.only(S3BucketServerSideEncryptionConfigurationA.tfResourceType).block.rule, [
+    assert.deepEqual(kms.within("payloads", S3BucketServerSideEncryptionConfigurationA.tfResourceType).block.rule, [
       { apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: KMS_KEY }, bucket_key_enabled: true },
     ]);
   });
 
   test("the bucket policy denies every request made without TLS", () => {
-    const bucket = tf.only(S3Bucket.tfResourceType);
-    const policy = tf.only(S3BucketPolicy.tfResourceType);
+    const bucket = tf.within("payloads", S3Bucket.tfResourceType);
+    const policy = tf.within("payloads", S3BucketPolicy.tfResourceType);
     assert.equal(policy.block.bucket, bucket.ref("id"));
     const document = tf.deref(policy.block.policy);
     assert.deepEqual(document.block.statement, [
@@ -169,19 +170,19 @@ describe("payload bucket", () => {
   });
 
   test("the lifecycle rule expires leftovers under the prefix and aborts incomplete uploads", () => {
-    const lifecycle = tf.only(S3BucketLifecycleConfiguration.tfResourceType).block;
-    assert.equal(lifecycle.bucket, tf.only(S3Bucket.tfResourceType).ref("id"));
+    const lifecycle = tf.within("payloads", S3BucketLifecycleConfiguration.tfResourceType).block;
+    assert.equal(lifecycle.bucket, tf.within("payloads", S3Bucket.tfResourceType).ref("id"));
     assert.deepEqual(lifecycle.rule, [
       {
         id: "expire-leftover-payloads",
         status: "Enabled",
         filter: [{ prefix: "payloads/" }],
-        expiration: [{ days: 14 }],
+        expiration: [{ days: 15 }],
         abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }],
       },
     ]);
-    const custom = variant({ payloadExpirationDays: 2, payloadPrefix: "in/" }).tf;
-    const rule = (custom.only(S3BucketLifecycleConfiguration.tfResourceType).block.rule as Record<string, unknown>[])[0]!;
+    const custom = variant({ payloadExpirationDays: 2, failureRecordExpirationDays: 1, payloadPrefix: "in/" }).tf;
+    const rule = (custom.within("payloads", S3BucketLifecycleConfiguration.tfResourceType).block.rule as Record<string, unknown>[])[0]!;
     assert.deepEqual([rule.filter, rule.expiration], [[{ prefix: "in/" }], [{ days: 2 }]]);
   });
 });
@@ -217,7 +218,7 @@ describe("functions", () => {
   });
 
   test("the environment is exactly what the contract module builds from the config", () => {
-    const bucketName = tf.only(S3Bucket.tfResourceType).ref("bucket");
+    const bucketName = tf.within("payloads", S3Bucket.tfResourceType).ref("bucket");
     const settings = pipelineSettings(config, bucketName);
     assert.deepEqual(fn(tf, DEFAULT_SENDER_NAME).lambda.block.environment, { variables: senderEnvironment(settings) });
     assert.deepEqual(fn(tf, DEFAULT_CONSUMER_NAME).lambda.block.environment, { variables: consumerEnvironment(settings) });
@@ -244,7 +245,7 @@ describe("functions", () => {
       deleteAfterProcessing: false,
     });
     // The bucket name is still Terraform's, so a renamed bucket cannot drift from the env var.
-    const settingsInTf = { ...s, bucket: custom.tf.only(S3Bucket.tfResourceType).ref("bucket") };
+    const settingsInTf = { ...s, bucket: custom.tf.within("payloads", S3Bucket.tfResourceType).ref("bucket") };
     assert.deepEqual(fn(custom.tf, "send").lambda.block.environment, { variables: senderEnvironment(settingsInTf) });
     assert.deepEqual(fn(custom.tf, "receive").lambda.block.environment, { variables: consumerEnvironment(settingsInTf) });
   });
@@ -287,7 +288,7 @@ describe("IAM, least privilege", () => {
   });
 
   test("the sender may put objects under the prefix and invoke exactly the consumer", () => {
-    const bucketArn = tf.only(S3Bucket.tfResourceType).ref("arn");
+    const bucketArn = tf.within("payloads", S3Bucket.tfResourceType).ref("arn");
     assert.deepEqual(fn(tf, DEFAULT_SENDER_NAME).statements, [
       expectedLogs(tf, DEFAULT_SENDER_NAME),
       statement("WritePayloads", ["s3:PutObject"], [`${bucketArn}/payloads/*`]),
@@ -306,20 +307,23 @@ describe("IAM, least privilege", () => {
     }
   });
 
-  test("the consumer may get and delete objects under the prefix, list its bucket, and send to the failure queue", () => {
-    const bucketArn = tf.only(S3Bucket.tfResourceType).ref("arn");
-    const queueArn = tf.only(SqsQueue.tfResourceType).ref("arn");
+  test("the consumer may get and delete objects under the prefix, list its bucket, and write and list failure records", () => {
+    const bucketArn = tf.within("payloads", S3Bucket.tfResourceType).ref("arn");
+    const recordsArn = tf.within("failure_records", S3Bucket.tfResourceType).ref("arn");
     assert.deepEqual(fn(tf, DEFAULT_CONSUMER_NAME).statements, [
       expectedLogs(tf, DEFAULT_CONSUMER_NAME),
       statement("ReadAndDeletePayloads", ["s3:GetObject", "s3:DeleteObject"], [`${bucketArn}/payloads/*`]),
       statement("TellMissingPayloads", ["s3:ListBucket"], [bucketArn]),
-      statement("SendFailedEvents", ["sqs:SendMessage"], [queueArn]),
+      statement("WriteFailureRecords", ["s3:PutObject"], [`${recordsArn}/*`]),
+      statement("ListFailureRecords", ["s3:ListBucket"], [recordsArn]),
     ]);
+    // Neither payload grant reaches the records, and no record grant reaches the payloads.
+    assert.notEqual(bucketArn, recordsArn);
   });
 
   test("with KMS, the sender may generate data keys and the consumer decrypt, on that key only", () => {
     const t = variant({ kmsKeyArn: KMS_KEY, payloadPrefix: "big/" }).tf;
-    const bucketArn = t.only(S3Bucket.tfResourceType).ref("arn");
+    const bucketArn = t.within("payloads", S3Bucket.tfResourceType).ref("arn");
     assert.deepEqual(fn(t, DEFAULT_SENDER_NAME).statements, [
       expectedLogs(t, DEFAULT_SENDER_NAME),
       statement("WritePayloads", ["s3:PutObject"], [`${bucketArn}/big/*`]),
@@ -330,15 +334,17 @@ describe("IAM, least privilege", () => {
       expectedLogs(t, DEFAULT_CONSUMER_NAME),
       statement("ReadAndDeletePayloads", ["s3:GetObject", "s3:DeleteObject"], [`${bucketArn}/big/*`]),
       statement("TellMissingPayloads", ["s3:ListBucket"], [bucketArn]),
-      statement("SendFailedEvents", ["sqs:SendMessage"], [t.only(SqsQueue.tfResourceType).ref("arn")]),
+      statement("WriteFailureRecords", ["s3:PutObject"], [`${t.within("failure_records", S3Bucket.tfResourceType).ref("arn")}/*`]),
+      statement("ListFailureRecords", ["s3:ListBucket"], [t.within("failure_records", S3Bucket.tfResourceType).ref("arn")]),
       statement("DecryptPayloads", ["kms:Decrypt"], [KMS_KEY]),
+      statement("EncryptFailureRecords", ["kms:GenerateDataKey"], [KMS_KEY]),
     ]);
   });
 
   test("no Allow statement anywhere has a wildcard action or a bare * resource", () => {
     for (const t of [tf, variant({ kmsKeyArn: KMS_KEY }).tf]) {
       const documents = Object.entries(t.all(POLICY_DOC, "data"));
-      assert.equal(documents.length, 5, "two trust policies, two role policies, one bucket policy");
+      assert.equal(documents.length, 6, "two trust policies, two role policies, two bucket policies");
       for (const [name, doc] of documents) {
         for (const s of doc.statement as { effect: string; actions: string[]; resources?: string[] }[]) {
           if (s.effect !== "Allow") continue;
@@ -359,7 +365,7 @@ describe("trigger", () => {
       action: "lambda:InvokeFunction",
       function_name: fn(tf, DEFAULT_CONSUMER_NAME).lambda.ref("function_name"),
       principal: "s3.amazonaws.com",
-      source_arn: tf.only(S3Bucket.tfResourceType).ref("arn"),
+      source_arn: tf.within("payloads", S3Bucket.tfResourceType).ref("arn"),
       source_account: account.ref("account_id"),
     });
   });
@@ -368,7 +374,7 @@ describe("trigger", () => {
     const notification = tf.only(S3BucketNotification.tfResourceType).block;
     const permission = tf.only(LambdaPermission.tfResourceType);
     assert.deepEqual(notification, {
-      bucket: tf.only(S3Bucket.tfResourceType).ref("id"),
+      bucket: tf.within("payloads", S3Bucket.tfResourceType).ref("id"),
       lambda_function: [
         { lambda_function_arn: fn(tf, DEFAULT_CONSUMER_NAME).lambda.ref("arn"), events: [...NOTIFICATION_EVENTS], filter_prefix: "payloads/" },
       ],
@@ -380,21 +386,44 @@ describe("trigger", () => {
 });
 
 describe("failure handling", () => {
-  test("the failure queue is encrypted and keeps messages 14 days", () => {
-    assert.deepEqual(tf.only(SqsQueue.tfResourceType).block, {
-      name: `${DEFAULT_CONSUMER_NAME}-failures`,
-      sqs_managed_sse_enabled: true,
-      message_retention_seconds: 1_209_600,
-    });
+  test("failure records go to a bucket of their own, protected like the payload bucket, expiring before the payloads", () => {
+    const records = tf.within("failure_records", S3Bucket.tfResourceType);
+    assert.deepEqual(records.block, { bucket_prefix: "lambda-s3-async-lambda-failures-", force_destroy: false });
+    // Same construct, same protection: ownership, public access block, encryption, TLS-only policy.
+    for (const type of [S3BucketOwnershipControls, S3BucketPublicAccessBlock, S3BucketServerSideEncryptionConfigurationA]) {
+      const { bucket: _p, ...payloadSide } = tf.within("payloads", type.tfResourceType).block;
+      const { bucket, ...recordSide } = tf.within("failure_records", type.tfResourceType).block;
+      assert.equal(bucket, records.ref("id"));
+      assert.deepEqual(recordSide, payloadSide, type.tfResourceType);
+    }
+    const policy = tf.deref(tf.within("failure_records", S3BucketPolicy.tfResourceType).block.policy).block.statement as Record<string, unknown>[];
+    assert.deepEqual(policy[0]!.resources, [records.ref("arn"), `${records.ref("arn")}/*`]);
+    assert.deepEqual(tf.within("failure_records", S3BucketLifecycleConfiguration.tfResourceType).block.rule, [
+      {
+        id: "expire-failure-records",
+        status: "Enabled",
+        filter: [{ prefix: "aws/lambda/async/" }],
+        expiration: [{ days: 14 }],
+        abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }],
+      },
+    ]);
+    // No notification on it: a record can never trigger the consumer.
+    assert.equal(tf.only(S3BucketNotification.tfResourceType).block.bucket, tf.within("payloads", S3Bucket.tfResourceType).ref("id"));
+    const custom = variant({ failureBucketName: "my-failures", failureRecordExpirationDays: 30, payloadExpirationDays: 31, kmsKeyArn: KMS_KEY }).tf;
+    assert.equal(custom.within("failure_records", S3Bucket.tfResourceType).block.bucket, "my-failures");
+    const rule = (custom.within("failure_records", S3BucketLifecycleConfiguration.tfResourceType).block.rule as Record<string, unknown>[])[0]!;
+    assert.deepEqual(rule.expiration, [{ days: 30 }]);
+    const sse = custom.within("failure_records", S3BucketServerSideEncryptionConfigurationA.tfResourceType).block.rule as Record<string, unknown>[];
+    assert.deepEqual(sse[0]!.apply_server_side_encryption_by_default, { sse_algorithm: "aws:kms", kms_master_key_id: KMS_KEY });
   });
 
-  test("the consumer's async invocations retry as configured and then go to the queue", () => {
+  test("the consumer's async invocations retry as configured and then go to the failure bucket", () => {
     const consumer = fn(tf, DEFAULT_CONSUMER_NAME);
     const expected = (t: TfJson, retries: number, age: number) => ({
       function_name: fn(t, DEFAULT_CONSUMER_NAME).lambda.ref("function_name"),
       maximum_retry_attempts: retries,
       maximum_event_age_in_seconds: age,
-      destination_config: { on_failure: { destination: t.only(SqsQueue.tfResourceType).ref("arn") } },
+      destination_config: { on_failure: { destination: t.within("failure_records", S3Bucket.tfResourceType).ref("arn") } },
       depends_on: [`${IamRolePolicy.tfResourceType}.${fn(t, DEFAULT_CONSUMER_NAME).policyName}`],
     });
     assert.deepEqual(tf.only(LambdaFunctionEventInvokeConfig.tfResourceType).block, expected(tf, 2, 21_600));
@@ -404,18 +433,76 @@ describe("failure handling", () => {
   });
 });
 
+describe("alarms", () => {
+  const alarmsOf = (t: TfJson) =>
+    Object.fromEntries(Object.values(t.all(CloudwatchMetricAlarm.tfResourceType)).map((a) => [a.alarm_name as string, a]));
+
+  test("six alarms on the consumer and its failure records, without a topic by default", () => {
+    const alarms = alarmsOf(tf);
+    const lambda = (metric: string, statistic: string, period: number, threshold: number) => ({
+      namespace: "AWS/Lambda",
+      dimensions: { FunctionName: DEFAULT_CONSUMER_NAME },
+      metric_name: metric,
+      statistic,
+      period,
+      threshold,
+      comparison_operator: "GreaterThanOrEqualToThreshold",
+    });
+    const pick = (a: Record<string, unknown>) =>
+      Object.fromEntries(["namespace", "dimensions", "metric_name", "statistic", "period", "threshold", "comparison_operator"].map((k) => [k, a[k]]));
+    const records = tf.within("failure_records", S3Bucket.tfResourceType).ref("bucket");
+    assert.deepEqual(Object.fromEntries(Object.entries(alarms).map(([name, a]) => [name, pick(a)])), {
+      [`${DEFAULT_CONSUMER_NAME}-failed-events`]: lambda("AsyncEventsDropped", "Sum", 60, 1),
+      [`${DEFAULT_CONSUMER_NAME}-failure-records-waiting`]: {
+        namespace: "AWS/S3",
+        dimensions: { BucketName: records, StorageType: "AllStorageTypes" },
+        metric_name: "NumberOfObjects",
+        statistic: "Maximum",
+        period: 86_400,
+        threshold: 0,
+        comparison_operator: "GreaterThanThreshold",
+      },
+      [`${DEFAULT_CONSUMER_NAME}-destination-delivery-failures`]: lambda("DestinationDeliveryFailures", "Sum", 60, 1),
+      [`${DEFAULT_CONSUMER_NAME}-errors`]: lambda("Errors", "Sum", 300, 1),
+      [`${DEFAULT_CONSUMER_NAME}-throttles`]: lambda("Throttles", "Sum", 300, 1),
+      [`${DEFAULT_CONSUMER_NAME}-event-age`]: lambda("AsyncEventAge", "Maximum", 60, 900_000),
+    });
+    for (const a of Object.values(alarms)) {
+      assert.deepEqual([a.evaluation_periods, a.treat_missing_data, a.alarm_actions, a.ok_actions], [1, "notBreaching", undefined, undefined]);
+      assert.ok(String(a.alarm_description).length > 20);
+    }
+    assert.match(String(alarms[`${DEFAULT_CONSUMER_NAME}-failed-events`]!.alarm_description), /aws\/lambda\/async\/AsynchronousFunction\/.*npm run redrive/);
+    assert.deepEqual(tf.all(SnsTopic.tfResourceType), {});
+  });
+
+  test("they notify an existing topic, or one the stack creates; the event age threshold is configurable; they can be off", () => {
+    const topicArn = "arn:aws:sns:us-east-1:123456789012:ops";
+    for (const a of Object.values(alarmsOf(variant({ alarmTopicArn: topicArn }).tf))) {
+      assert.deepEqual([a.alarm_actions, a.ok_actions], [[topicArn], [topicArn]]);
+    }
+    const created = variant({ createAlarmTopic: true, alarmEventAgeSeconds: 120 }).tf;
+    const topic = created.only(SnsTopic.tfResourceType);
+    assert.deepEqual(topic.block, { name: `${DEFAULT_CONSUMER_NAME}-alarms` });
+    for (const a of Object.values(alarmsOf(created))) assert.deepEqual(a.alarm_actions, [topic.ref("arn")]);
+    assert.equal(alarmsOf(created)[`${DEFAULT_CONSUMER_NAME}-event-age`]!.threshold, 120_000);
+    assert.equal(created.json.output!.alarm_topic_arn!.value, topic.ref("arn"));
+    const off = variant({ alarms: false }).tf;
+    assert.deepEqual([off.all(CloudwatchMetricAlarm.tfResourceType), off.all(SnsTopic.tfResourceType)], [{}, {}]);
+  });
+});
+
 describe("outputs and references", () => {
-  test("outputs name the bucket, both functions and the failure queue", () => {
+  test("outputs name the bucket, both functions and the failure bucket", () => {
     const sender = fn(tf, DEFAULT_SENDER_NAME).lambda;
     const consumer = fn(tf, DEFAULT_CONSUMER_NAME).lambda;
     const values = Object.fromEntries(Object.entries(tf.json.output!).map(([k, v]) => [k, v.value]));
     assert.deepEqual(values, {
-      bucket_name: tf.only(S3Bucket.tfResourceType).ref("bucket"),
+      bucket_name: tf.within("payloads", S3Bucket.tfResourceType).ref("bucket"),
       sender_function_name: sender.ref("function_name"),
       sender_function_arn: sender.ref("arn"),
       consumer_function_name: consumer.ref("function_name"),
       consumer_function_arn: consumer.ref("arn"),
-      failure_queue_url: tf.only(SqsQueue.tfResourceType).ref("url"),
+      failure_bucket_name: tf.within("failure_records", S3Bucket.tfResourceType).ref("bucket"),
     });
   });
 

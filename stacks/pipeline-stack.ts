@@ -1,24 +1,22 @@
 /**
  * The deployed pipeline: payload bucket, sender and consumer functions with least-privilege
- * roles, the S3 trigger, and a failure queue for the consumer's asynchronous invocations.
+ * roles, the S3 trigger, an S3 bucket as the on-failure destination of the consumer's
+ * asynchronous invocations, and alarms.
  */
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack, type TerraformBackend } from "cdktf";
 import type { Construct } from "constructs";
 import type { Bundle, FunctionRole } from "../bundling/bundle";
-import { consumerEnvironment, senderEnvironment } from "../lib/contract";
+import { consumerEnvironment, FAILURE_RECORD_PREFIX, senderEnvironment } from "../lib/contract";
 import { pipelineSettings, type StackConfig } from "./config";
+import { ConsumerAlarms } from "./consumer-alarms";
 import { NodejsFunction } from "./nodejs-function";
 import { PayloadBucket } from "./payload-bucket";
 import { S3Trigger } from "./s3-trigger";
-
-/** SQS's maximum retention, so a failed event waits as long as possible for someone to look. */
-const FAILURE_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 
 export interface PipelineStackProps {
   /** Validated settings, from `loadStackConfig()`. */
@@ -33,7 +31,10 @@ export class PipelineStack extends TerraformStack {
   public readonly account: DataAwsCallerIdentity;
   public readonly partition: DataAwsPartition;
   public readonly payloads: PayloadBucket;
-  public readonly failureQueue: SqsQueue;
+  /** The consumer's on-failure destination: Lambda's records of events that failed for good. */
+  public readonly failureRecords: PayloadBucket;
+  /** Undefined when `alarms` is off. */
+  public readonly alarms: ConsumerAlarms | undefined;
   public readonly consumer: NodejsFunction;
   public readonly sender: NodejsFunction;
   public readonly trigger: S3Trigger;
@@ -67,11 +68,19 @@ export class PipelineStack extends TerraformStack {
     const payloadObjects = `${bucket.arn}/${config.payloadPrefix}*`;
     const settings = pipelineSettings(config, bucket.bucket);
 
-    this.failureQueue = new SqsQueue(this, "failure_queue", {
-      name: `${config.consumerFunctionName}-failures`,
-      sqsManagedSseEnabled: true,
-      messageRetentionSeconds: FAILURE_RETENTION_SECONDS,
+    // A bucket of its own rather than a prefix of the payload bucket: it has no notification, so
+    // a record can never trigger the consumer, and the consumer's grant to write records (which
+    // Lambda checks covers the destination bucket) cannot reach a payload.
+    this.failureRecords = new PayloadBucket(this, "failure_records", {
+      bucketName: config.failureBucketName,
+      bucketPrefix: config.failureBucketPrefix,
+      forceDestroy: config.forceDestroy,
+      kmsKeyArn: config.kmsKeyArn,
+      payloadPrefix: FAILURE_RECORD_PREFIX,
+      expirationDays: config.failureRecordExpirationDays,
+      lifecycleRuleId: "expire-failure-records",
     });
+    const failureBucket = this.failureRecords.bucket;
 
     const common = {
       runtime: config.runtime,
@@ -93,9 +102,13 @@ export class PipelineStack extends TerraformStack {
         // from a permissions problem. A prefix condition would not help: the 404 check carries no
         // prefix, so the grant is on this bucket, which holds nothing but payloads.
         { sid: "TellMissingPayloads", effect: "Allow", actions: ["s3:ListBucket"], resources: [bucket.arn] },
-        // Lambda sends failed asynchronous events to the destination with the function's role.
-        { sid: "SendFailedEvents", effect: "Allow", actions: ["sqs:SendMessage"], resources: [this.failureQueue.arn] },
+        // Lambda writes the records of failed asynchronous events with the function's role; the
+        // documented permissions for an S3 destination are PutObject and ListBucket. The bucket
+        // holds nothing but these records.
+        { sid: "WriteFailureRecords", effect: "Allow", actions: ["s3:PutObject"], resources: [`${failureBucket.arn}/*`] },
+        { sid: "ListFailureRecords", effect: "Allow", actions: ["s3:ListBucket"], resources: [failureBucket.arn] },
         ...kmsStatement(config, "DecryptPayloads", "kms:Decrypt"),
+        ...kmsStatement(config, "EncryptFailureRecords", "kms:GenerateDataKey"),
       ],
     });
 
@@ -121,11 +134,21 @@ export class PipelineStack extends TerraformStack {
       sourceAccount: this.account.accountId,
     });
 
+    this.alarms = config.alarms
+      ? new ConsumerAlarms(this, "alarms", {
+          functionName: config.consumerFunctionName,
+          failureBucketName: failureBucket.bucket,
+          eventAgeSeconds: config.alarmEventAgeSeconds,
+          ...(config.alarmTopicArn !== undefined && { topicArn: config.alarmTopicArn }),
+          createTopic: config.createAlarmTopic,
+        })
+      : undefined;
+
     this.consumerInvokeConfig = new LambdaFunctionEventInvokeConfig(this, "consumer_async", {
       functionName: this.consumer.function.functionName,
       maximumRetryAttempts: config.maxRetryAttempts,
       maximumEventAgeInSeconds: config.maxEventAgeSeconds,
-      destinationConfig: { onFailure: { destination: this.failureQueue.arn } },
+      destinationConfig: { onFailure: { destination: failureBucket.arn } },
       // Lambda checks that the role may send to the destination when this is written.
       dependsOn: [this.consumer.policy],
     });
@@ -136,11 +159,12 @@ export class PipelineStack extends TerraformStack {
       sender_function_arn: [this.sender.function.arn, "Sender function ARN"],
       consumer_function_name: [this.consumer.function.functionName, "Function that receives the payloads"],
       consumer_function_arn: [this.consumer.function.arn, "Consumer function ARN"],
-      failure_queue_url: [this.failureQueue.url, "Consumer events that failed every retry"],
+      failure_bucket_name: [failureBucket.bucket, "Records of consumer events that failed for good (npm run redrive)"],
     };
     for (const [name, [value, description]] of Object.entries(outputs)) {
       new TerraformOutput(this, name, { value, description });
     }
+    if (this.alarms?.topic) new TerraformOutput(this, "alarm_topic_arn", { value: this.alarms.topic.arn, description: "Topic the alarms notify; subscribe to it" });
   }
 
   private functionArn(functionName: string): string {

@@ -18,6 +18,7 @@ import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { GetRolePolicyCommand, IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
 import {
@@ -42,8 +43,10 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { GetTopicAttributesCommand, ListTopicsCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULTS, DEFAULT_SENDER_NAME, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract";
+import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULTS, DEFAULT_SENDER_NAME, FAILURE_RECORD_PREFIX, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract";
+import { failureRecordKey } from "../lib/failure-records";
 import { findExecutable } from "../local/executables";
 import { MOTO_INSTALL_HINT, MOTO_SERVER, startMotoServer, type MotoServer } from "../local/moto-server";
 import { findTerraformTools, TerraformWorkdir } from "../local/terraform";
@@ -52,7 +55,8 @@ import { projectCopyBase, stackDirOf, synthIn } from "./project-copy";
 
 const STATE_BUCKET = "terraform-state";
 const STATE_KEY = `${DEFAULT_STACK_NAME}/terraform.tfstate`;
-const SETTINGS = { STACK_STATE_BUCKET: STATE_BUCKET };
+// The alarm topic is created so that it, too, goes through the provider and the emulator.
+const SETTINGS = { STACK_STATE_BUCKET: STATE_BUCKET, STACK_CREATE_ALARM_TOPIC: "true" };
 
 const { tools, missing } = await findTerraformTools();
 const moto = findExecutable(MOTO_SERVER);
@@ -68,7 +72,15 @@ describe("the synthesized stack through real terraform, against moto_server", { 
   /** Synth outputs of the variants, made while the base stack applies. */
   let variants: Promise<{ codeChange: string; memoryChange: string }>;
   let outputs: Record<string, string>;
-  let clients: { s3: S3Client; lambda: LambdaClient; iam: IAMClient; sqs: SQSClient; logs: CloudWatchLogsClient };
+  let clients: {
+    s3: S3Client;
+    lambda: LambdaClient;
+    iam: IAMClient;
+    sqs: SQSClient;
+    logs: CloudWatchLogsClient;
+    cloudwatch: CloudWatchClient;
+    sns: SNSClient;
+  };
 
   before(async () => {
     server = await startMotoServer(moto);
@@ -79,6 +91,8 @@ describe("the synthesized stack through real terraform, against moto_server", { 
       iam: new IAMClient(aws),
       sqs: new SQSClient(aws),
       logs: new CloudWatchLogsClient(aws),
+      cloudwatch: new CloudWatchClient(aws),
+      sns: new SNSClient(aws),
     };
     await clients.s3.send(new CreateBucketCommand({ Bucket: STATE_BUCKET }));
 
@@ -142,10 +156,11 @@ describe("the synthesized stack through real terraform, against moto_server", { 
 
   test("the outputs name what was created, and the emulator holds it as configured", async (t) => {
     assert.deepEqual(Object.keys(outputs).sort(), [
+      "alarm_topic_arn",
       "bucket_name",
       "consumer_function_arn",
       "consumer_function_name",
-      "failure_queue_url",
+      "failure_bucket_name",
       "sender_function_arn",
       "sender_function_name",
     ]);
@@ -154,7 +169,8 @@ describe("the synthesized stack through real terraform, against moto_server", { 
     assert.equal(outputs.consumer_function_name, DEFAULT_CONSUMER_NAME);
     const config = loadStackConfig({ tryGetContext: () => undefined });
     const settings = pipelineSettings(config, bucket);
-    const queueArn = queueArnOf(outputs.failure_queue_url!);
+    const failureBucket = outputs.failure_bucket_name!;
+    assert.ok(failureBucket.startsWith(config.failureBucketPrefix), failureBucket);
 
     await t.test("bucket: public access blocked, encrypted, TLS only, self-cleaning, notifying the consumer", async () => {
       const { PublicAccessBlockConfiguration: block } = await clients.s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }));
@@ -189,6 +205,62 @@ describe("the synthesized stack through real terraform, against moto_server", { 
       );
     });
 
+    await t.test("failure bucket: protected like the payloads, records expire, and nothing it holds notifies anyone", async () => {
+      const { PublicAccessBlockConfiguration: block } = await clients.s3.send(new GetPublicAccessBlockCommand({ Bucket: failureBucket }));
+      assert.deepEqual(block, { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
+      const encryption = await clients.s3.send(new GetBucketEncryptionCommand({ Bucket: failureBucket }));
+      assert.equal(encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, "AES256");
+      const policy = JSON.parse((await clients.s3.send(new GetBucketPolicyCommand({ Bucket: failureBucket }))).Policy!);
+      assert.deepEqual(policy.Statement.map((s: { Sid: string; Effect: string; Resource: string[] }) => [s.Sid, s.Effect, s.Resource]), [
+        ["DenyInsecureTransport", "Deny", [`arn:aws:s3:::${failureBucket}/*`, `arn:aws:s3:::${failureBucket}`]],
+      ]);
+      const { Rules: rules } = await clients.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: failureBucket }));
+      assert.deepEqual(
+        rules?.map((r) => ({ id: r.ID, status: r.Status, prefix: r.Filter?.Prefix, days: r.Expiration?.Days })),
+        [{ id: "expire-failure-records", status: "Enabled", prefix: FAILURE_RECORD_PREFIX, days: config.failureRecordExpirationDays }],
+      );
+      assert.ok(config.payloadExpirationDays > config.failureRecordExpirationDays, "payload objects outlive their records");
+      const notification = await clients.s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: failureBucket }));
+      assert.deepEqual(
+        [notification.LambdaFunctionConfigurations ?? [], notification.QueueConfigurations ?? [], notification.TopicConfigurations ?? []],
+        [[], [], []],
+      );
+    });
+
+    await t.test("alarms: on the consumer's metrics and the failure bucket, notifying the created topic", async () => {
+      const topicArn = outputs.alarm_topic_arn!;
+      const topic = await clients.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
+      assert.equal(topic.Attributes?.TopicArn, topicArn);
+      assert.ok(topicArn.endsWith(`:${DEFAULT_CONSUMER_NAME}-alarms`), topicArn);
+      const { MetricAlarms: alarms = [] } = await clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `${DEFAULT_CONSUMER_NAME}-` }));
+      const fn = [{ Name: "FunctionName", Value: DEFAULT_CONSUMER_NAME }];
+      assert.deepEqual(
+        Object.fromEntries(
+          alarms.map((a) => [
+            a.AlarmName,
+            [a.Namespace, a.MetricName, a.Statistic, a.Period, a.ComparisonOperator, a.Threshold, a.Dimensions?.map((d) => ({ Name: d.Name, Value: d.Value })).sort((x, y) => x.Name!.localeCompare(y.Name!))],
+          ]),
+        ),
+        {
+          [`${DEFAULT_CONSUMER_NAME}-failed-events`]: ["AWS/Lambda", "AsyncEventsDropped", "Sum", 60, "GreaterThanOrEqualToThreshold", 1, fn],
+          [`${DEFAULT_CONSUMER_NAME}-failure-records-waiting`]: [
+            "AWS/S3",
+            "NumberOfObjects",
+            "Maximum",
+            86_400,
+            "GreaterThanThreshold",
+            0,
+            [{ Name: "BucketName", Value: failureBucket }, { Name: "StorageType", Value: "AllStorageTypes" }],
+          ],
+          [`${DEFAULT_CONSUMER_NAME}-destination-delivery-failures`]: ["AWS/Lambda", "DestinationDeliveryFailures", "Sum", 60, "GreaterThanOrEqualToThreshold", 1, fn],
+          [`${DEFAULT_CONSUMER_NAME}-errors`]: ["AWS/Lambda", "Errors", "Sum", 300, "GreaterThanOrEqualToThreshold", 1, fn],
+          [`${DEFAULT_CONSUMER_NAME}-throttles`]: ["AWS/Lambda", "Throttles", "Sum", 300, "GreaterThanOrEqualToThreshold", 1, fn],
+          [`${DEFAULT_CONSUMER_NAME}-event-age`]: ["AWS/Lambda", "AsyncEventAge", "Maximum", 60, "GreaterThanOrEqualToThreshold", config.alarmEventAgeSeconds * 1000, fn],
+        },
+      );
+      for (const a of alarms) assert.deepEqual([a.AlarmActions, a.OKActions, a.TreatMissingData], [[topicArn], [topicArn], "notBreaching"], a.AlarmName);
+    });
+
     await t.test("functions: runtime, architecture, memory, timeout, handler and the contract's environment", async () => {
       for (const [name, environment] of [
         [DEFAULT_SENDER_NAME, senderEnvironment(settings)],
@@ -203,11 +275,11 @@ describe("the synthesized stack through real terraform, against moto_server", { 
       }
     });
 
-    await t.test("the consumer's asynchronous retries end in the failure queue; S3 of this account may invoke it", async () => {
+    await t.test("the consumer's asynchronous retries end in the failure bucket; S3 of this account may invoke it", async () => {
       const invoke = await clients.lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: DEFAULT_CONSUMER_NAME }));
       assert.equal(invoke.MaximumRetryAttempts, config.maxRetryAttempts);
       assert.equal(invoke.MaximumEventAgeInSeconds, config.maxEventAgeSeconds);
-      assert.equal(invoke.DestinationConfig?.OnFailure?.Destination, queueArn);
+      assert.equal(invoke.DestinationConfig?.OnFailure?.Destination, `arn:aws:s3:::${failureBucket}`);
       const statements = JSON.parse((await clients.lambda.send(new GetPolicyCommand({ FunctionName: DEFAULT_CONSUMER_NAME }))).Policy!).Statement;
       assert.deepEqual(
         statements.map((s: { Sid: string; Principal: unknown; Condition: unknown }) => ({ sid: s.Sid, principal: s.Principal, condition: s.Condition })),
@@ -231,7 +303,8 @@ describe("the synthesized stack through real terraform, against moto_server", { 
         [DEFAULT_CONSUMER_NAME]: {
           ReadAndDeletePayloads: [["s3:DeleteObject", "s3:GetObject"], payloads],
           TellMissingPayloads: [["s3:ListBucket"], `arn:aws:s3:::${bucket}`],
-          SendFailedEvents: [["sqs:SendMessage"], queueArn],
+          WriteFailureRecords: [["s3:PutObject"], `arn:aws:s3:::${failureBucket}/*`],
+          ListFailureRecords: [["s3:ListBucket"], `arn:aws:s3:::${failureBucket}`],
         },
       };
       for (const [name, grants] of Object.entries(expected)) {
@@ -266,23 +339,34 @@ describe("the synthesized stack through real terraform, against moto_server", { 
     });
   });
 
-  test("destroy stops at a bucket that still holds a payload, and finishes once it is emptied the README's way", async () => {
+  test("destroy stops at buckets that still hold a payload or a failure record, and finishes once they are emptied the README's way", async () => {
     await work.load(base, { localState: false });
     const bucket = outputs.bucket_name!;
+    const failureBucket = outputs.failure_bucket_name!;
     // moto does not evaluate aws:SecureTransport, so under the TLS-only policy it refuses every
-    // object request, even over TLS; the leftover payload goes in with the policy briefly lifted.
-    const { Policy: policy } = await clients.s3.send(new GetBucketPolicyCommand({ Bucket: bucket }));
-    await clients.s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
-    await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${DEFAULTS.prefix}2026/12/01/left-over.json`, Body: "{}" }));
-    await clients.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy }));
+    // object request, even over TLS; the leftovers go in with the policy briefly lifted.
+    const leftovers: [string, string][] = [
+      [bucket, `${DEFAULTS.prefix}2026/12/01/left-over.json`],
+      [failureBucket, failureRecordKey(DEFAULT_CONSUMER_NAME, new Date("2026-12-01T10:11:12Z"), "00000000-0000-4000-8000-000000000000")],
+    ];
+    for (const [b, key] of leftovers) {
+      const { Policy: policy } = await clients.s3.send(new GetBucketPolicyCommand({ Bucket: b }));
+      await clients.s3.send(new DeleteBucketPolicyCommand({ Bucket: b }));
+      await clients.s3.send(new PutObjectCommand({ Bucket: b, Key: key, Body: "{}" }));
+      await clients.s3.send(new PutBucketPolicyCommand({ Bucket: b, Policy: policy }));
+    }
 
     // Not refreshed: the emulator was compared with the state by the plan above.
     const refused = await work.run(["destroy", "-no-color", "-input=false", "-auto-approve", "-refresh=false"], [1]);
     assert.match(refused.stderr, /BucketNotEmpty/);
-    // Terraform destroyed everything else first, the bucket policy included.
-    assert.deepEqual((await work.run(["state", "list"])).stdout.trim().split("\n"), [`aws_s3_bucket.${Object.keys(resourcesOf(base, "aws_s3_bucket"))[0]}`]);
+    // Terraform destroyed everything else first, the bucket policies and alarms included.
+    assert.deepEqual(
+      (await work.run(["state", "list"])).stdout.trim().split("\n").sort(),
+      Object.keys(resourcesOf(base, "aws_s3_bucket")).map((name) => `aws_s3_bucket.${name}`).sort(),
+    );
 
     await emptyBucket(bucket, server.endpoint, clients.s3);
+    await emptyBucket(failureBucket, server.endpoint, clients.s3);
     await work.run(["destroy", "-no-color", "-input=false", "-auto-approve", "-refresh=false"]);
 
     assert.deepEqual(
@@ -292,8 +376,10 @@ describe("the synthesized stack through real terraform, against moto_server", { 
         roles: (await clients.iam.send(new ListRolesCommand({}))).Roles ?? [],
         queues: (await clients.sqs.send(new ListQueuesCommand({}))).QueueUrls ?? [],
         logGroups: (await clients.logs.send(new DescribeLogGroupsCommand({}))).logGroups ?? [],
+        alarms: (await clients.cloudwatch.send(new DescribeAlarmsCommand({}))).MetricAlarms ?? [],
+        topics: (await clients.sns.send(new ListTopicsCommand({}))).Topics ?? [],
       },
-      { buckets: [STATE_BUCKET], functions: [], roles: [], queues: [], logGroups: [] },
+      { buckets: [STATE_BUCKET], functions: [], roles: [], queues: [], logGroups: [], alarms: [], topics: [] },
       "only the state bucket is left",
     );
     assert.equal((await work.run(["state", "list"])).stdout.trim(), "", "the state holds nothing");
@@ -310,11 +396,6 @@ function functionAddress(stackDir: string, functionName: string): string {
   const name = Object.keys(functions).find((n) => functions[n]!.function_name === functionName);
   assert.ok(name, `no aws_lambda_function named ${functionName}`);
   return `aws_lambda_function.${name}`;
-}
-
-function queueArnOf(url: string): string {
-  const [account, name] = new URL(url).pathname.split("/").filter(Boolean);
-  return `arn:aws:sqs:${STACK_DEFAULTS.region}:${account}:${name}`;
 }
 
 function accountOf(arn: string): string {

@@ -47,6 +47,14 @@ export class TfJson {
     return { name, block, ref: (attr) => this.ref(type, name, attr, kind) };
   }
 
+  /** The single block of a type inside one construct (logical names start with its id). */
+  within(scope: string, type: string): { name: string; block: Block; ref: (attr: string) => string } {
+    const entries = Object.entries(this.all(type)).filter(([name]) => name.startsWith(`${scope}_`));
+    assert.equal(entries.length, 1, `expected exactly one ${type} in ${scope}, found ${entries.map(([n]) => n).join(", ") || "none"}`);
+    const [name, block] = entries[0]!;
+    return { name, block, ref: (attr) => this.ref(type, name, attr) };
+  }
+
   /** The block whose attribute has a value, e.g. the function named "SendPayloadFunction". */
   find(type: string, attribute: string, value: unknown): { name: string; block: Block; ref: (attr: string) => string } {
     const matches = Object.entries(this.all(type)).filter(([, block]) => block[attribute] === value);

@@ -94,9 +94,11 @@ describe("a cloud whose real Event limit (4 KiB) is lower than the sender's conf
     assert.equal(record.requestContext.approximateInvokeCount, 3, "first attempt plus two retries");
     assert.match(record.responsePayload?.errorMessage ?? "", /has sha256 [0-9a-f]{64}; the sender recorded/);
     assert.ok(record.responsePayload?.errorMessage.includes(key), "the error names the object");
-    const onDisk = JSON.parse(await readFile(failures[0]!.file, "utf8")) as typeof record;
+    const onDisk = JSON.parse(await readFile(failures[0]!.file!, "utf8")) as typeof record;
     assert.deepEqual(onDisk.requestPayload, record.requestPayload);
-    assert.ok(failures[0]!.file.startsWith(failureDir));
+    assert.ok(failures[0]!.file!.startsWith(failureDir));
+    const recordPrefix = `s3://${p.cloud.failureBucket}/aws/lambda/async/${DEFAULT_CONSUMER_NAME}/`;
+    assert.ok(failures[0]!.location?.startsWith(recordPrefix), `${failures[0]!.location} is under ${recordPrefix}`);
     const kept = await p.s3.send(new HeadObjectCommand({ Bucket: p.cloud.settings.bucket, Key: key }));
     assert.equal(kept.ContentLength, tampered.length, "the object stays for an operator to inspect");
   });

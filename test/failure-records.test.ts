@@ -1,0 +1,198 @@
+/**
+ * Nothing is lost, through the bundles and the local cloud: events the consumer fails for good
+ * end as Lambda's records in the S3 failure destination with their bytes intact, and
+ * `npm run redrive` (run as a user runs it) delivers them again once the fault is gone, each
+ * processed once, removing a record only after success and keeping it when its payload object
+ * has expired.
+ *
+ * Two clouds share one S3 directory, like a deployment before and after a fix: the first runs the
+ * real consumer with a business function that always fails (the only injected fault), the
+ * second the real consumer.
+ */
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import type { Bundle, FunctionRole } from "../bundling/bundle";
+import { bundleToTempDir } from "../bundling/temp-bundles";
+import type { SenderResponse } from "../cli/sender-client";
+import { cleanEnv, runScript, transcript, type RunResult } from "../cli/test-support";
+import { DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
+import { failureRecordPrefix, type FailureRecord } from "../lib/failure-records";
+import { decodeInlineEvent } from "../lib/payload-codec";
+import { parseJsonLine } from "../local/deliveries";
+import { bundleFailingConsumer } from "../local/fixtures/failing-consumer";
+import { jsonPayloadWithInlineSize, sha256 } from "../local/payloads";
+import { startPipeline, type Pipeline } from "./harness";
+
+const RECORDS = failureRecordPrefix(DEFAULT_CONSUMER_NAME);
+const KEY_LAYOUT = new RegExp(`^${RECORDS}\\d{4}/\\d{2}/\\d{2}/\\d{4}-\\d{2}-\\d{2}T\\d{2}\\.\\d{2}\\.\\d{2}-[0-9a-f-]{36}$`);
+
+let bundles: Record<FunctionRole, Bundle>;
+let failing: Bundle;
+let root: string;
+let cleanup: () => void;
+
+before(async () => {
+  ({ bundles, root, cleanup } = await bundleToTempDir());
+  failing = await bundleFailingConsumer(path.join(root, "failing-consumer"));
+});
+after(() => cleanup());
+
+async function recordKeys(s3: S3Client, bucket: string): Promise<string[]> {
+  return ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: RECORDS }))).Contents ?? []).map((o) => o.Key!).sort();
+}
+
+async function readRecord(s3: S3Client, bucket: string, key: string): Promise<{ record: FailureRecord; bytes: number }> {
+  const text = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString("utf8");
+  return { record: JSON.parse(text) as FailureRecord, bytes: Buffer.byteLength(text) };
+}
+
+/**
+ * The checks' own client, with the SDK's retries: the harness's client makes one attempt, and a
+ * kept-alive connection that sat idle while a CLI ran can be reset by the server as it is reused.
+ */
+function checkingClient(p: Pipeline): S3Client {
+  return new S3Client({ region: p.cloud.region, endpoint: p.cloud.s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+}
+
+function received(p: Pipeline, id: string): number {
+  return p.cloud.logs.filter((l) => {
+    const json = parseJsonLine(l.line);
+    return l.functionName === DEFAULT_CONSUMER_NAME && json?.message === "payload received" && json.id === id;
+  }).length;
+}
+
+describe("failure records in S3, and redrive", () => {
+  const s3Directory = () => path.join(root, "s3");
+  /** A: inline, exactly the limit. B: S3 route, its object expires before redrive. C: S3 route. */
+  const sent: Record<"A" | "B" | "C", SenderResponse & { bytes: Buffer }> = {} as never;
+
+  test("events whose processing always fails end in the S3 failure destination, bytes intact", async () => {
+    const p = await startPipeline({
+      bundles: { sender: bundles.sender, consumer: failing },
+      s3Directory: s3Directory(),
+      asyncInvokeConfig: { maxRetryAttempts: 2, retryDelaysMs: [10, 20] },
+    });
+    const s3 = checkingClient(p);
+    try {
+      const payloads = {
+        A: jsonPayloadWithInlineSize(EVENT_PAYLOAD_LIMIT_BYTES, 'é😀"\\\u2028'),
+        B: jsonPayloadWithInlineSize(EVENT_PAYLOAD_LIMIT_BYTES + 1, "b"),
+        C: jsonPayloadWithInlineSize(EVENT_PAYLOAD_LIMIT_BYTES + 2, "c"),
+      };
+      for (const [name, built] of Object.entries(payloads) as ["A" | "B" | "C", (typeof payloads)["A"]][]) {
+        const { body, functionError } = await p.invoke(DEFAULT_SENDER_NAME, JSON.stringify(built.event));
+        assert.equal(functionError, undefined, JSON.stringify(body));
+        sent[name] = { ...(body as SenderResponse), bytes: built.bytes };
+      }
+      assert.deepEqual([sent.A.route, sent.A.inlineSize], ["inline", EVENT_PAYLOAD_LIMIT_BYTES], "A's inline event is exactly the limit");
+      assert.deepEqual([sent.B.route, sent.C.route], ["s3", "s3"]);
+      await p.cloud.idle();
+
+      const keys = await recordKeys(s3, p.cloud.failureBucket);
+      assert.equal(keys.length, 3, `one record per failed event: ${keys.join(", ")}`);
+      const records = await Promise.all(keys.map((k) => readRecord(s3, p.cloud.failureBucket, k)));
+      for (const [i, key] of keys.entries()) {
+        assert.match(key, KEY_LAYOUT, "Lambda's key layout");
+        const { record } = records[i]!;
+        assert.equal(record.requestContext.condition, "RetriesExhausted");
+        assert.equal(record.requestContext.approximateInvokeCount, 3);
+        assert.match(JSON.stringify(record.responsePayload), /InjectedFault.*processPayload is down/);
+      }
+
+      const inline = records.find((r) => JSON.stringify(r.record.requestPayload).startsWith('{"lambdaS3AsyncPayload"'));
+      assert.ok(inline, "the inline event's record");
+      assert.ok(inline.bytes > EVENT_PAYLOAD_LIMIT_BYTES, `the whole event is in the record (${inline.bytes} bytes), not cut to a queue's limit`);
+      const { meta, bytes } = decodeInlineEvent(inline.record.requestPayload);
+      assert.equal(meta.id, sent.A.id);
+      assert.equal(sha256(bytes), sent.A.sha256);
+      assert.equal(sha256(bytes), sha256(payloads.A.bytes), "the record holds the payload's exact bytes");
+
+      for (const name of ["B", "C"] as const) {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: p.cloud.settings.bucket, Key: sent[name].key }));
+        assert.equal(head.ContentLength, sent[name].size, `${name}'s payload object stays in the bucket`);
+      }
+      for (const name of ["A", "B", "C"] as const) assert.equal(received(p, sent[name].id), 0);
+    } finally {
+      s3.destroy();
+      await p.close();
+    }
+  });
+
+  describe("npm run redrive, after the fault is fixed", () => {
+    let p: Pipeline;
+    let s3: S3Client;
+    const redrive = (...args: string[]): Promise<RunResult> =>
+      runScript("cli/redrive.ts", ["--lambda-endpoint", p.cloud.lambdaEndpoint, "--s3-endpoint", p.cloud.s3Endpoint, ...args], { env: cleanEnv() });
+
+    before(async () => {
+      p = await startPipeline({ bundles, s3Directory: s3Directory() });
+      s3 = checkingClient(p);
+      // B's payload object expires, as the lifecycle rule would remove it.
+      await s3.send(new DeleteObjectCommand({ Bucket: p.cloud.settings.bucket, Key: sent.B.key }));
+    });
+    after(async () => {
+      s3?.destroy();
+      await p?.close();
+    });
+
+    test("lists every record with id, route, size, error and age; exit 0, nothing changes", async () => {
+      const r = await redrive();
+      assert.equal(r.code, 0, transcript(r));
+      for (const name of ["A", "B", "C"] as const) {
+        const line = r.stdout.split("\n").find((l) => l.includes(sent[name].id));
+        assert.ok(line, `${name} is listed:\n${r.stdout}`);
+        // The S3 route's consumer reports per object, naming it.
+        const error = sent[name].route === "inline" ? "InjectedFault: processPayload is down" : `InvalidPayloadError: 1 of 1 records failed: s3://${p.cloud.settings.bucket}/${sent[name].key}`;
+        assert.match(line, new RegExp(`^\\s+\\d+s\\s+${sent[name].id}\\s+${sent[name].route}\\s+${sent[name].size.toLocaleString("en-US")} B\\s+${error.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
+      }
+      assert.match(r.stdout, /3 records\. Replay them with: npm run redrive -- --replay/);
+      assert.equal((await recordKeys(s3, p.cloud.failureBucket)).length, 3);
+    });
+
+    test("--replay --dry-run says what would happen and changes nothing; exit 1 for the record it would keep", async () => {
+      const r = await redrive("--replay", "--dry-run");
+      assert.equal(r.code, 1, transcript(r));
+      assert.equal(r.stdout.match(/would replay/g)?.length, 2, r.stdout);
+      assert.match(r.stdout, new RegExp(`kept: the payload object is gone .*s3://${p.cloud.settings.bucket}/${sent.B.key}`));
+      assert.match(r.stdout, /3 records: 2 would be replayed, 1 would be kept\./);
+      assert.equal((await recordKeys(s3, p.cloud.failureBucket)).length, 3);
+      await p.cloud.idle();
+      for (const name of ["A", "B", "C"] as const) assert.equal(received(p, sent[name].id), 0);
+    });
+
+    test("--replay --id replays only that record: the limit-sized inline payload is processed once, its record removed", async () => {
+      const r = await redrive("--replay", "--id", sent.A.id);
+      assert.equal(r.code, 0, transcript(r));
+      assert.match(r.stdout, /replayed: processed without error; record removed/);
+      assert.match(r.stdout, /1 record: 1 replayed and removed, 0 kept\./);
+      const delivered = await p.delivery(sent.A.id);
+      assert.deepEqual([delivered.route, delivered.size, delivered.sha256], ["inline", sent.A.size, sha256(sent.A.bytes)]);
+      await p.cloud.idle();
+      assert.equal(received(p, sent.A.id), 1, "processed once");
+      assert.equal((await recordKeys(s3, p.cloud.failureBucket)).length, 2);
+    });
+
+    test("--replay replays the rest: the S3-route record is processed once; the expired one says so and stays; exit 1", async () => {
+      const r = await redrive("--replay");
+      assert.equal(r.code, 1, transcript(r));
+      assert.match(r.stdout, /2 records: 1 replayed and removed, 1 kept\./);
+      assert.match(r.stdout, new RegExp(`${sent.B.id}[^\\n]*\\n\\s+kept: the payload object is gone \\(expired by the lifecycle rule, or deleted\\)`));
+      await p.delivery(sent.C.id);
+      await p.cloud.idle();
+      assert.deepEqual([received(p, sent.A.id), received(p, sent.B.id), received(p, sent.C.id)], [1, 0, 1]);
+      const left = await recordKeys(s3, p.cloud.failureBucket);
+      assert.equal(left.length, 1);
+      assert.match(JSON.stringify((await readRecord(s3, p.cloud.failureBucket, left[0]!)).record.requestPayload), new RegExp(sent.B.id));
+      const gone = await s3.send(new ListObjectsV2Command({ Bucket: p.cloud.settings.bucket, Prefix: sent.C.key }));
+      assert.equal(gone.KeyCount, 0, "the consumer deleted C's object after processing it");
+    });
+
+    test("bad usage exits 2 and names the problem", async () => {
+      const r = await redrive("--older-than", "soon");
+      assert.equal(r.code, 2, transcript(r));
+      assert.match(r.stderr, /--older-than must be an age such as 90s, 15m, 2h or 3d, got "soon"/);
+    });
+  });
+});
