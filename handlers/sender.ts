@@ -13,9 +13,10 @@ import { log } from "../lib/log";
 import { inlineEnvelope, payloadFromEvent, sha256Hex, type PayloadFormat, type PayloadMeta } from "../lib/payload-codec";
 import { contentType, payloadObjectKey, toObjectMetadata } from "../lib/payload-object";
 import { loadS3 } from "../lib/s3-client";
+import { clientTimeoutConfig } from "../lib/sdk-timeouts";
 
 const config = senderConfig(process.env);
-const lambda = new LambdaClient({});
+const lambda = new LambdaClient(clientTimeoutConfig(config.sdkTimeouts));
 
 /** Why a payload went through S3. */
 export type S3Reason = "too-large" | "always-s3" | "lambda-rejected-413";
@@ -66,7 +67,7 @@ export async function handler(event: unknown): Promise<SendResult> {
   }
 
   const key = payloadObjectKey(config.prefix, meta);
-  const { sdk, client } = await loadS3();
+  const { sdk, client } = await loadS3(config.sdkTimeouts);
   await client.send(
     new sdk.PutObjectCommand({
       Bucket: config.bucket,

@@ -38,6 +38,14 @@ export const ENV = {
   alwaysS3: "ALWAYS_S3",
   /** "false" keeps payload objects after successful processing. Consumer only. */
   deleteAfterProcessing: "DELETE_AFTER_PROCESSING",
+  /** DynamoDB table of idempotency records. Consumer only. */
+  idempotencyTable: "IDEMPOTENCY_TABLE",
+  /** How long a processed payload id is remembered, in seconds. Consumer only. */
+  idempotencyExpiresAfterSeconds: "IDEMPOTENCY_EXPIRES_AFTER_SECONDS",
+  /** Milliseconds an SDK client waits for a TCP/TLS connection. Sender and consumer. */
+  sdkConnectionTimeoutMs: "SDK_CONNECTION_TIMEOUT_MS",
+  /** Milliseconds an SDK request may go without any data moving (socket idle). Sender and consumer. */
+  sdkRequestTimeoutMs: "SDK_REQUEST_TIMEOUT_MS",
 } as const;
 
 /** Defaults for the optional variables above. */
@@ -46,6 +54,12 @@ export const DEFAULTS = {
   inlineLimit: EVENT_PAYLOAD_LIMIT_BYTES,
   alwaysS3: false,
   deleteAfterProcessing: true,
+  // A day: a duplicate can arrive up to Lambda's maximum event age (6 h) after the original.
+  idempotencyExpiresAfterSeconds: 86_400,
+  // One attempt (connect + request) fits a 30 s function three times over, so the SDK's own
+  // retries of a hung endpoint end in an error the handler sees, not in a function timeout.
+  sdkConnectionTimeoutMs: 2_000,
+  sdkRequestTimeoutMs: 5_000,
 } as const;
 
 /** S3 object metadata keys (sent as `x-amz-meta-*`) that carry what the sender recorded. */
@@ -55,6 +69,18 @@ export const OBJECT_METADATA = {
   size: "payload-size",
   format: "payload-format",
   sentAt: "payload-sent-at",
+} as const;
+
+/**
+ * Attribute names of the idempotency table's records (Powertools' defaults). `key` is the
+ * table's only key (a string); `expiry` holds epoch seconds and is the table's TTL attribute.
+ */
+export const IDEMPOTENCY_RECORD = {
+  key: "id",
+  status: "status",
+  expiry: "expiration",
+  inProgressExpiry: "in_progress_expiration",
+  validation: "validation",
 } as const;
 
 /** Property of the inline event that marks it as ours; the consumer dispatches on it. */
@@ -76,6 +102,10 @@ export interface PipelineSettings {
   inlineLimitBytes: number;
   alwaysS3: boolean;
   deleteAfterProcessing: boolean;
+  idempotencyTable: string;
+  idempotencyExpiresAfterSeconds: number;
+  sdkConnectionTimeoutMs: number;
+  sdkRequestTimeoutMs: number;
 }
 
 /** The environment each function receives. Stack and local runtime both call this. */
@@ -86,6 +116,7 @@ export function senderEnvironment(s: PipelineSettings): Record<string, string> {
     [ENV.consumerFunction]: s.consumerName,
     [ENV.inlineLimit]: String(s.inlineLimitBytes),
     [ENV.alwaysS3]: String(s.alwaysS3),
+    ...sdkTimeoutEnvironment(s),
   };
 }
 
@@ -94,5 +125,15 @@ export function consumerEnvironment(s: PipelineSettings): Record<string, string>
     [ENV.bucket]: s.bucket,
     [ENV.prefix]: s.prefix,
     [ENV.deleteAfterProcessing]: String(s.deleteAfterProcessing),
+    [ENV.idempotencyTable]: s.idempotencyTable,
+    [ENV.idempotencyExpiresAfterSeconds]: String(s.idempotencyExpiresAfterSeconds),
+    ...sdkTimeoutEnvironment(s),
+  };
+}
+
+function sdkTimeoutEnvironment(s: PipelineSettings): Record<string, string> {
+  return {
+    [ENV.sdkConnectionTimeoutMs]: String(s.sdkConnectionTimeoutMs),
+    [ENV.sdkRequestTimeoutMs]: String(s.sdkRequestTimeoutMs),
   };
 }

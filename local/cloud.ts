@@ -12,12 +12,15 @@ import {
   type PipelineSettings,
   senderEnvironment,
 } from "../lib/contract";
+import { type LocalDynamoDb, startLocalDynamoDb } from "./dynamodb";
 import type { LogListener } from "./function-process";
 import { type AsyncInvokeConfig, type LambdaApi, startLambdaApi } from "./lambda-api";
 import { type LocalS3, startLocalS3 } from "./s3";
 
 /** Bucket name of the local cloud; a deployed stack names its own bucket. */
 export const LOCAL_BUCKET = "lambda-s3-async-lambda-local";
+/** Idempotency table of the local cloud, in local DynamoDB (dynalite). */
+export const LOCAL_IDEMPOTENCY_TABLE = "lambda-s3-async-lambda-local-idempotency";
 
 export interface LocalCloudOptions {
   /** @default function names and flags from the contract, bucket {@link LOCAL_BUCKET} */
@@ -26,6 +29,8 @@ export interface LocalCloudOptions {
   readonly lambdaPort?: number;
   /** @default 0, an ephemeral port (`npm run local` uses 4568, like s3rver) */
   readonly s3Port?: number;
+  /** @default 0, an ephemeral port (`npm run local` uses 0 too) */
+  readonly dynamodbPort?: number;
   /** @default "us-east-1" */
   readonly region?: string;
   /**
@@ -64,6 +69,8 @@ export interface LocalCloud {
   readonly s3Endpoint: string;
   readonly lambda: LambdaApi;
   readonly s3: LocalS3;
+  /** Local DynamoDB holding the idempotency table; `dynamodb.endpoint` for clients. */
+  readonly dynamodb: LocalDynamoDb;
   readonly bundles: Record<FunctionRole, Bundle>;
   /** The most recent log lines (up to 10,000), oldest first. */
   readonly logs: readonly LogLine[];
@@ -88,6 +95,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     inlineLimitBytes: DEFAULTS.inlineLimit,
     alwaysS3: DEFAULTS.alwaysS3,
     deleteAfterProcessing: DEFAULTS.deleteAfterProcessing,
+    idempotencyTable: LOCAL_IDEMPOTENCY_TABLE,
+    idempotencyExpiresAfterSeconds: DEFAULTS.idempotencyExpiresAfterSeconds,
+    sdkConnectionTimeoutMs: DEFAULTS.sdkConnectionTimeoutMs,
+    sdkRequestTimeoutMs: DEFAULTS.sdkRequestTimeoutMs,
     ...options.settings,
   };
   const region = options.region ?? "us-east-1";
@@ -104,6 +115,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   };
 
   let lambda: LambdaApi | undefined;
+  const dynamodb = await startLocalDynamoDb({ tables: [settings.idempotencyTable], port: options.dynamodbPort ?? 0, region });
   const s3 = await startLocalS3({
     bucket: settings.bucket,
     port: options.s3Port ?? 0,
@@ -120,6 +132,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         }
       },
     },
+  }).catch(async (error: unknown) => {
+    await dynamodb.close();
+    throw error;
   });
   try {
     const sizing = {
@@ -132,7 +147,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.eventLimitBytes !== undefined && { eventLimitBytes: options.eventLimitBytes }),
       ...(options.asyncInvokeConfig !== undefined && { asyncInvokeConfig: options.asyncInvokeConfig }),
       ...(options.failureDir !== undefined && { failureDir: options.failureDir }),
-      environment: { AWS_ENDPOINT_URL_S3: s3.endpoint },
+      environment: { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint },
       onLog,
       functions: [
         { name: settings.senderName, bundleFile: bundles.sender.file, environment: senderEnvironment(settings), ...sizing },
@@ -140,7 +155,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ],
     });
   } catch (error) {
-    await s3.close();
+    await Promise.all([s3.close(), dynamodb.close()]);
     throw error;
   }
   const api = lambda;
@@ -153,6 +168,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     s3Endpoint: s3.endpoint,
     lambda: api,
     s3,
+    dynamodb,
     bundles,
     logs,
     waitForLog(functionName, predicate, timeoutMs = 10_000) {
@@ -175,7 +191,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     },
     idle: () => api.idle(),
     close() {
-      closing ??= Promise.all([api.close(), s3.close()]).then(() => undefined);
+      closing ??= Promise.all([api.close(), s3.close(), dynamodb.close()]).then(() => undefined);
       return closing;
     },
   };

@@ -50,6 +50,12 @@ export interface StackConfig {
   readonly logRetentionDays: number;
   readonly maxRetryAttempts: number;
   readonly maxEventAgeSeconds: number;
+  /** How long the consumer remembers a processed payload id; at least `maxEventAgeSeconds`. */
+  readonly idempotencyExpiresAfterSeconds: number;
+  /** SDK connection timeout of both functions; with `sdkRequestTimeoutMs` below `timeout`. */
+  readonly sdkConnectionTimeoutMs: number;
+  /** SDK request (socket idle) timeout of both functions. */
+  readonly sdkRequestTimeoutMs: number;
   /** S3 backend bucket; when undefined the state stays in a local file. */
   readonly stateBucket: string | undefined;
   readonly stateKey: string;
@@ -128,6 +134,9 @@ export const SETTINGS = {
   logRetentionDays: { context: "logRetentionDays", env: "STACK_LOG_RETENTION_DAYS", description: "Log group retention in days (0 = never expire)" },
   maxRetryAttempts: { context: "maxRetryAttempts", env: "STACK_MAX_RETRY_ATTEMPTS", description: "Consumer async retry attempts" },
   maxEventAgeSeconds: { context: "maxEventAgeSeconds", env: "STACK_MAX_EVENT_AGE_SECONDS", description: "Consumer async maximum event age, in seconds" },
+  idempotencyExpiresAfterSeconds: { context: "idempotencyExpiresAfterSeconds", env: "STACK_IDEMPOTENCY_EXPIRES_AFTER_SECONDS", description: "Seconds a processed payload id absorbs repeated deliveries (at least maxEventAgeSeconds)" },
+  sdkConnectionTimeoutMs: { context: "sdkConnectionTimeoutMs", env: "STACK_SDK_CONNECTION_TIMEOUT_MS", description: "AWS SDK connection timeout of both functions, in ms" },
+  sdkRequestTimeoutMs: { context: "sdkRequestTimeoutMs", env: "STACK_SDK_REQUEST_TIMEOUT_MS", description: "AWS SDK request (socket idle) timeout of both functions, in ms" },
   stateBucket: { context: "stateBucket", env: "STACK_STATE_BUCKET", description: "S3 backend bucket; local state when unset" },
   stateKey: { context: "stateKey", env: "STACK_STATE_KEY", description: "S3 backend object key" },
   stateRegion: { context: "stateRegion", env: "STACK_STATE_REGION", description: "S3 backend region" },
@@ -326,6 +335,9 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
     logRetentionDays: read("logRetentionDays", oneOf(LOG_RETENTION_DAYS), STACK_DEFAULTS.logRetentionDays),
     maxRetryAttempts: read("maxRetryAttempts", integer(0, 2), STACK_DEFAULTS.maxRetryAttempts),
     maxEventAgeSeconds: read("maxEventAgeSeconds", integer(60, 21_600, " seconds"), STACK_DEFAULTS.maxEventAgeSeconds),
+    idempotencyExpiresAfterSeconds: read("idempotencyExpiresAfterSeconds", integer(60, 31_536_000, " seconds"), DEFAULTS.idempotencyExpiresAfterSeconds),
+    sdkConnectionTimeoutMs: read("sdkConnectionTimeoutMs", integer(1, 900_000, " ms"), DEFAULTS.sdkConnectionTimeoutMs),
+    sdkRequestTimeoutMs: read("sdkRequestTimeoutMs", integer(1, 900_000, " ms"), DEFAULTS.sdkRequestTimeoutMs),
     stateBucket: read("stateBucket", bucketName, undefined),
     stateKey: read("stateKey", stateKey, `${name}/terraform.tfstate`),
     stateRegion: read("stateRegion", region, awsRegion),
@@ -359,8 +371,42 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
     });
   }
 
+  issues.push(...idempotencyAndTimeoutIssues(config));
+
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
+}
+
+/**
+ * A repeated delivery can arrive as late as the maximum event age, so a shorter window would let
+ * it be processed again; an SDK attempt that cannot finish within the function's timeout turns a
+ * hung endpoint into a function timeout instead of an error the retry logic sees.
+ */
+function idempotencyAndTimeoutIssues(config: StackConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (config.idempotencyExpiresAfterSeconds < config.maxEventAgeSeconds) {
+    issues.push({
+      field: "idempotencyExpiresAfterSeconds",
+      source: "the idempotencyExpiresAfterSeconds and maxEventAgeSeconds settings",
+      value: config.idempotencyExpiresAfterSeconds,
+      allowed: `at least maxEventAgeSeconds (${config.maxEventAgeSeconds}), so a duplicate that waited in Lambda's queue is still recognised`,
+    });
+  }
+  const attemptMs = config.sdkConnectionTimeoutMs + config.sdkRequestTimeoutMs;
+  if (attemptMs >= config.timeout * 1000) {
+    issues.push({
+      field: "sdkRequestTimeoutMs",
+      source: "the sdkConnectionTimeoutMs, sdkRequestTimeoutMs and timeout settings",
+      value: config.sdkRequestTimeoutMs,
+      allowed: `small enough that sdkConnectionTimeoutMs + sdkRequestTimeoutMs (${attemptMs} ms) is below the function timeout (${config.timeout * 1000} ms)`,
+    });
+  }
+  return issues;
+}
+
+/** The idempotency table's name: regional like the failure queue's, so it follows the same rule. */
+export function idempotencyTableName(config: Pick<StackConfig, "consumerFunctionName">): string {
+  return `${config.consumerFunctionName}-idempotency`;
 }
 
 /**
@@ -384,6 +430,10 @@ export function pipelineSettings(config: StackConfig, bucket: string): PipelineS
     inlineLimitBytes: config.inlineLimitBytes,
     alwaysS3: config.alwaysS3,
     deleteAfterProcessing: config.deleteAfterProcessing,
+    idempotencyTable: idempotencyTableName(config),
+    idempotencyExpiresAfterSeconds: config.idempotencyExpiresAfterSeconds,
+    sdkConnectionTimeoutMs: config.sdkConnectionTimeoutMs,
+    sdkRequestTimeoutMs: config.sdkRequestTimeoutMs,
   };
 }
 

@@ -12,7 +12,8 @@ import { LocalBackend, S3Backend, TerraformOutput, TerraformStack, type Terrafor
 import type { Construct } from "constructs";
 import type { Bundle, FunctionRole } from "../bundling/bundle";
 import { consumerEnvironment, senderEnvironment } from "../lib/contract";
-import { pipelineSettings, type StackConfig } from "./config";
+import { idempotencyTableName, pipelineSettings, type StackConfig } from "./config";
+import { IdempotencyTable } from "./idempotency-table";
 import { NodejsFunction } from "./nodejs-function";
 import { PayloadBucket } from "./payload-bucket";
 import { S3Trigger } from "./s3-trigger";
@@ -38,6 +39,7 @@ export class PipelineStack extends TerraformStack {
   public readonly sender: NodejsFunction;
   public readonly trigger: S3Trigger;
   public readonly consumerInvokeConfig: LambdaFunctionEventInvokeConfig;
+  public readonly idempotency: IdempotencyTable;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id);
@@ -73,6 +75,8 @@ export class PipelineStack extends TerraformStack {
       messageRetentionSeconds: FAILURE_RETENTION_SECONDS,
     });
 
+    this.idempotency = new IdempotencyTable(this, "idempotency", { tableName: idempotencyTableName(config) });
+
     const common = {
       runtime: config.runtime,
       architecture: config.architecture,
@@ -95,6 +99,7 @@ export class PipelineStack extends TerraformStack {
         { sid: "TellMissingPayloads", effect: "Allow", actions: ["s3:ListBucket"], resources: [bucket.arn] },
         // Lambda sends failed asynchronous events to the destination with the function's role.
         { sid: "SendFailedEvents", effect: "Allow", actions: ["sqs:SendMessage"], resources: [this.failureQueue.arn] },
+        this.idempotency.grantIdempotentProcessing("ProcessPayloadsOnce"),
         ...kmsStatement(config, "DecryptPayloads", "kms:Decrypt"),
       ],
     });
