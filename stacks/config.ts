@@ -311,6 +311,8 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
   }
 
   const name = read("stackName", stackName, DEFAULT_STACK_NAME);
+  // Read in its place below (issues keep the documented order), then used for the SDK defaults.
+  let functionTimeout: number = STACK_DEFAULTS.timeout;
   const awsRegion = read("region", region, STACK_DEFAULTS.region);
   const config: StackConfig = {
     stackName: name,
@@ -331,13 +333,13 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
     runtime: read("runtime", oneOf(Object.keys(RUNTIMES) as LambdaRuntime[]), STACK_DEFAULTS.runtime),
     architecture: read("architecture", oneOf(ARCHITECTURES), STACK_DEFAULTS.architecture),
     memorySize: read("memorySize", integer(128, 10_240, " MB"), STACK_DEFAULTS.memorySize),
-    timeout: read("timeout", integer(1, 900, " seconds"), STACK_DEFAULTS.timeout),
+    timeout: (functionTimeout = read("timeout", integer(1, 900, " seconds"), STACK_DEFAULTS.timeout)),
     logRetentionDays: read("logRetentionDays", oneOf(LOG_RETENTION_DAYS), STACK_DEFAULTS.logRetentionDays),
     maxRetryAttempts: read("maxRetryAttempts", integer(0, 2), STACK_DEFAULTS.maxRetryAttempts),
     maxEventAgeSeconds: read("maxEventAgeSeconds", integer(60, 21_600, " seconds"), STACK_DEFAULTS.maxEventAgeSeconds),
     idempotencyExpiresAfterSeconds: read("idempotencyExpiresAfterSeconds", integer(60, 31_536_000, " seconds"), DEFAULTS.idempotencyExpiresAfterSeconds),
-    sdkConnectionTimeoutMs: read("sdkConnectionTimeoutMs", integer(1, 900_000, " ms"), DEFAULTS.sdkConnectionTimeoutMs),
-    sdkRequestTimeoutMs: read("sdkRequestTimeoutMs", integer(1, 900_000, " ms"), DEFAULTS.sdkRequestTimeoutMs),
+    sdkConnectionTimeoutMs: read("sdkConnectionTimeoutMs", integer(1, 900_000, " ms"), sdkTimeoutDefaults(functionTimeout).connection),
+    sdkRequestTimeoutMs: read("sdkRequestTimeoutMs", integer(1, 900_000, " ms"), sdkTimeoutDefaults(functionTimeout).request),
     stateBucket: read("stateBucket", bucketName, undefined),
     stateKey: read("stateKey", stateKey, `${name}/terraform.tfstate`),
     stateRegion: read("stateRegion", region, awsRegion),
@@ -402,6 +404,18 @@ function idempotencyAndTimeoutIssues(config: StackConfig): ConfigIssue[] {
     });
   }
   return issues;
+}
+
+/**
+ * The contract's SDK timeouts (2 s + 5 s), scaled down for functions shorter than 30 s so that the
+ * SDK's three attempts still fit in the function's time: 10 % and 20 % of it at most.
+ */
+export function sdkTimeoutDefaults(timeoutSeconds: number): { connection: number; request: number } {
+  const ms = timeoutSeconds * 1000;
+  return {
+    connection: Math.min(DEFAULTS.sdkConnectionTimeoutMs, Math.floor(ms / 10)),
+    request: Math.min(DEFAULTS.sdkRequestTimeoutMs, Math.floor(ms / 5)),
+  };
 }
 
 /** The idempotency table's name: regional like the failure queue's, so it follows the same rule. */
