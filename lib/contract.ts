@@ -44,7 +44,7 @@ export const ENV = {
   idempotencyExpiresAfterSeconds: "IDEMPOTENCY_EXPIRES_AFTER_SECONDS",
   /** Milliseconds an SDK client waits for a TCP/TLS connection. Sender and consumer. */
   sdkConnectionTimeoutMs: "SDK_CONNECTION_TIMEOUT_MS",
-  /** Milliseconds an SDK request may go without any data moving (socket idle). Sender and consumer. */
+  /** Milliseconds one SDK attempt (request and response) may take. Sender and consumer. */
   sdkRequestTimeoutMs: "SDK_REQUEST_TIMEOUT_MS",
 } as const;
 

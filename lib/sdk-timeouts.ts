@@ -11,7 +11,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 export interface SdkTimeouts {
   /** Milliseconds to establish a connection. */
   readonly connectionTimeoutMs: number;
-  /** Milliseconds a request may go without data moving; a slow but steady transfer is not cut. */
+  /** Milliseconds one attempt (request and response) may take in all. */
   readonly requestTimeoutMs: number;
 }
 
@@ -29,7 +29,11 @@ export function sdkTimeouts(env: Env): SdkTimeouts {
  * Client configuration that applies the timeouts. SDK v3 builds its Node.js HTTP handler from
  * these options itself, so no handler package needs importing here. A timed-out attempt fails
  * with `TimeoutError`, which the SDK's standard retry strategy retries like any transient error.
+ * `throwOnRequestTimeout` is what makes the request timeout an error: without it the handler only
+ * logs a warning and keeps waiting (a hung endpoint then runs into the function timeout).
  */
-export function clientTimeoutConfig(t: SdkTimeouts): { requestHandler: { connectionTimeout: number; requestTimeout: number } } {
-  return { requestHandler: { connectionTimeout: t.connectionTimeoutMs, requestTimeout: t.requestTimeoutMs } };
+export function clientTimeoutConfig(t: SdkTimeouts): {
+  requestHandler: { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: true };
+} {
+  return { requestHandler: { connectionTimeout: t.connectionTimeoutMs, requestTimeout: t.requestTimeoutMs, throwOnRequestTimeout: true } };
 }

@@ -54,7 +54,7 @@ export interface StackConfig {
   readonly idempotencyExpiresAfterSeconds: number;
   /** SDK connection timeout of both functions; with `sdkRequestTimeoutMs` below `timeout`. */
   readonly sdkConnectionTimeoutMs: number;
-  /** SDK request (socket idle) timeout of both functions. */
+  /** SDK request timeout (one attempt, request and response) of both functions. */
   readonly sdkRequestTimeoutMs: number;
   /** S3 backend bucket; when undefined the state stays in a local file. */
   readonly stateBucket: string | undefined;
@@ -136,7 +136,7 @@ export const SETTINGS = {
   maxEventAgeSeconds: { context: "maxEventAgeSeconds", env: "STACK_MAX_EVENT_AGE_SECONDS", description: "Consumer async maximum event age, in seconds" },
   idempotencyExpiresAfterSeconds: { context: "idempotencyExpiresAfterSeconds", env: "STACK_IDEMPOTENCY_EXPIRES_AFTER_SECONDS", description: "Seconds a processed payload id absorbs repeated deliveries (at least maxEventAgeSeconds)" },
   sdkConnectionTimeoutMs: { context: "sdkConnectionTimeoutMs", env: "STACK_SDK_CONNECTION_TIMEOUT_MS", description: "AWS SDK connection timeout of both functions, in ms" },
-  sdkRequestTimeoutMs: { context: "sdkRequestTimeoutMs", env: "STACK_SDK_REQUEST_TIMEOUT_MS", description: "AWS SDK request (socket idle) timeout of both functions, in ms" },
+  sdkRequestTimeoutMs: { context: "sdkRequestTimeoutMs", env: "STACK_SDK_REQUEST_TIMEOUT_MS", description: "AWS SDK request timeout (one attempt, in all) of both functions, in ms" },
   stateBucket: { context: "stateBucket", env: "STACK_STATE_BUCKET", description: "S3 backend bucket; local state when unset" },
   stateKey: { context: "stateKey", env: "STACK_STATE_KEY", description: "S3 backend object key" },
   stateRegion: { context: "stateRegion", env: "STACK_STATE_REGION", description: "S3 backend region" },
