@@ -19,6 +19,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { GetRolePolicyCommand, IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
 import {
   GetFunctionConfigurationCommand,
@@ -43,11 +44,12 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULTS, DEFAULT_SENDER_NAME, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract";
+import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULTS, DEFAULT_SENDER_NAME, IDEMPOTENCY_RECORD, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract";
 import { findExecutable } from "../local/executables";
 import { MOTO_INSTALL_HINT, MOTO_SERVER, startMotoServer, type MotoServer } from "../local/moto-server";
 import { findTerraformTools, TerraformWorkdir } from "../local/terraform";
-import { DEFAULT_STACK_NAME, loadStackConfig, pipelineSettings, STACK_DEFAULTS } from "./config";
+import { DEFAULT_STACK_NAME, idempotencyTableName, loadStackConfig, pipelineSettings, STACK_DEFAULTS } from "./config";
+import { IDEMPOTENCY_ACTIONS } from "./idempotency-table";
 import { projectCopyBase, stackDirOf, synthIn } from "./project-copy";
 
 const STATE_BUCKET = "terraform-state";
@@ -68,7 +70,7 @@ describe("the synthesized stack through real terraform, against moto_server", { 
   /** Synth outputs of the variants, made while the base stack applies. */
   let variants: Promise<{ codeChange: string; memoryChange: string }>;
   let outputs: Record<string, string>;
-  let clients: { s3: S3Client; lambda: LambdaClient; iam: IAMClient; sqs: SQSClient; logs: CloudWatchLogsClient };
+  let clients: { s3: S3Client; lambda: LambdaClient; iam: IAMClient; sqs: SQSClient; logs: CloudWatchLogsClient; dynamodb: DynamoDBClient };
 
   before(async () => {
     server = await startMotoServer(moto);
@@ -79,6 +81,7 @@ describe("the synthesized stack through real terraform, against moto_server", { 
       iam: new IAMClient(aws),
       sqs: new SQSClient(aws),
       logs: new CloudWatchLogsClient(aws),
+      dynamodb: new DynamoDBClient(aws),
     };
     await clients.s3.send(new CreateBucketCommand({ Bucket: STATE_BUCKET }));
 
@@ -221,6 +224,29 @@ describe("the synthesized stack through real terraform, against moto_server", { 
       );
     });
 
+    const tableName = idempotencyTableName(config);
+    const { Table: table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    const tableArn = table?.TableArn;
+
+    await t.test("idempotency table: keyed by the record id, pay per request, records expire through TTL", async () => {
+      assert.deepEqual(
+        {
+          status: table?.TableStatus,
+          keys: table?.KeySchema,
+          attributes: table?.AttributeDefinitions,
+          billing: table?.BillingModeSummary?.BillingMode,
+        },
+        {
+          status: "ACTIVE",
+          keys: [{ AttributeName: IDEMPOTENCY_RECORD.key, KeyType: "HASH" }],
+          attributes: [{ AttributeName: IDEMPOTENCY_RECORD.key, AttributeType: "S" }],
+          billing: "PAY_PER_REQUEST",
+        },
+      );
+      const { TimeToLiveDescription: ttl } = await clients.dynamodb.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+      assert.deepEqual(ttl, { TimeToLiveStatus: "ENABLED", AttributeName: IDEMPOTENCY_RECORD.expiry });
+    });
+
     await t.test("roles: each function's policy grants exactly its statements", async () => {
       const payloads = `arn:aws:s3:::${bucket}/${config.payloadPrefix}*`;
       const expected = {
@@ -232,6 +258,7 @@ describe("the synthesized stack through real terraform, against moto_server", { 
           ReadAndDeletePayloads: [["s3:DeleteObject", "s3:GetObject"], payloads],
           TellMissingPayloads: [["s3:ListBucket"], `arn:aws:s3:::${bucket}`],
           SendFailedEvents: [["sqs:SendMessage"], queueArn],
+          ProcessPayloadsOnce: [[...IDEMPOTENCY_ACTIONS], tableArn],
         },
       };
       for (const [name, grants] of Object.entries(expected)) {
@@ -292,8 +319,9 @@ describe("the synthesized stack through real terraform, against moto_server", { 
         roles: (await clients.iam.send(new ListRolesCommand({}))).Roles ?? [],
         queues: (await clients.sqs.send(new ListQueuesCommand({}))).QueueUrls ?? [],
         logGroups: (await clients.logs.send(new DescribeLogGroupsCommand({}))).logGroups ?? [],
+        tables: (await clients.dynamodb.send(new ListTablesCommand({}))).TableNames ?? [],
       },
-      { buckets: [STATE_BUCKET], functions: [], roles: [], queues: [], logGroups: [] },
+      { buckets: [STATE_BUCKET], functions: [], roles: [], queues: [], logGroups: [], tables: [] },
       "only the state bucket is left",
     );
     assert.equal((await work.run(["state", "list"])).stdout.trim(), "", "the state holds nothing");
