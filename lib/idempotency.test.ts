@@ -237,6 +237,6 @@ test("fast-check: interleaved duplicates, failures and crashes process each id e
       }
       assert.deepEqual([...processedPerId.values()], Array(payloads).fill(1), "one delivery per id reports processed");
     }),
-    { numRuns: 25, seed, includeErrorInReport: true },
+    { numRuns: 15, seed, includeErrorInReport: true },
   );
 });
