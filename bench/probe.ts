@@ -56,7 +56,7 @@ export type ProbeReply =
   | { readonly type: "rss"; readonly maxRssBytes: number; readonly rssAfterImportBytes: number; readonly error?: string }
   | { readonly type: "done" };
 
-type Handler = (event: unknown) => Promise<unknown>;
+type Handler = (event: unknown, context?: { getRemainingTimeInMillis(): number }) => Promise<unknown>;
 
 const send = (reply: ProbeReply) => process.send?.(reply);
 
@@ -124,12 +124,12 @@ async function senderCpu(handler: Handler, cases: readonly CpuCase[], runs: numb
       const sendMs = await cpuMs(() =>
         body
           ? lambda.send(new InvokeCommand({ FunctionName: config.consumerFunction, InvocationType: "Event", Payload: body }))
-          : putPayloadObject(config.bucket, payloadObjectKey(config.prefix, meta), payload.bytes, meta),
+          : putPayloadObject(config.bucket, payloadObjectKey(config.prefix, meta), payload.bytes, meta, config.sdkTimeouts),
       );
       let sendWithSdkDefaultsMs: number | undefined;
       if (!body) {
         await parentIdle();
-        const { sdk, client } = await loadS3();
+        const { sdk, client } = await loadS3(config.sdkTimeouts);
         const key = payloadObjectKey(config.prefix, { ...meta, id: randomUUID() });
         const put = new sdk.PutObjectCommand({ Bucket: config.bucket, Key: key, Body: payload.bytes, ContentLength: payload.bytes.length, ContentType: contentType(meta), Metadata: toObjectMetadata(meta) });
         sendWithSdkDefaultsMs = await cpuMs(() => client.send(put));
@@ -163,7 +163,9 @@ async function main(): Promise<void> {
     const rssAfterImportBytes = process.memoryUsage.rss();
     let error: string | undefined;
     try {
-      await handler(JSON.parse(text));
+      // The consumer's idempotency lock expires with the invocation: give it Lambda's clock.
+      const deadline = Date.now() + 60_000;
+      await handler(JSON.parse(text), { getRemainingTimeInMillis: () => deadline - Date.now() });
     } catch (err) {
       error = String(err);
     }

@@ -22,11 +22,12 @@ import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { bundleEntry, bundleHandlers, PROJECT_ROOT, type Bundle, type FunctionRole } from "../bundling/bundle";
 import { invokeSender, localLambdaClient, LOCAL_CREDENTIALS } from "../cli/sender-client";
 import { BROTLI_QUALITY, compressWithin } from "../lib/compression";
-import { consumerEnvironment, EVENT_PAYLOAD_LIMIT_BYTES, senderEnvironment } from "../lib/contract";
+import { consumerEnvironment, DEFAULTS, EVENT_PAYLOAD_LIMIT_BYTES, senderEnvironment } from "../lib/contract";
 import { fitInline, sha256Hex, type PayloadMeta } from "../lib/payload-codec";
 import { toObjectMetadata } from "../lib/payload-object";
 import { startLocalCloud, type LocalCloud } from "../local/cloud";
 import { waitForDelivery } from "../local/deliveries";
+import { startLocalDynamoDb } from "../local/dynamodb";
 import { startLocalS3 } from "../local/s3";
 import { benchEvent, PAYLOAD_KINDS, type PayloadKind } from "./payloads";
 import type { CpuCase, CpuResult, ProbeReply, ProbeRequest } from "./probe";
@@ -123,6 +124,11 @@ async function coldStart(cloud: LocalCloud, bundles: Record<FunctionRole, Bundle
     "sender: import + first inline send": (cpu) =>
       esm(`const { handler } = await import(${JSON.stringify(bundles.sender.file)}); await handler({ key: "value" }); process.exit(0);`, cpu),
   };
+  // lib/idempotency.ts loads Powertools and the DynamoDB client on the first payload; this bundle
+  // imports them up front, to show what that first payload adds to a cold consumer.
+  const eagerDir = mkdtempSync(path.join(os.tmpdir(), "bench-eager-"));
+  await bundleEntry("bench/consumer-eager-idempotency.ts", eagerDir, "node22");
+  cases["consumer: import, idempotency up front"] = (cpu) => esm(`await import(${JSON.stringify(path.join(eagerDir, "index.mjs"))});`, cpu);
   const wall: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {};
   for (let i = 0; i < coldRuns; i++) {
@@ -251,9 +257,10 @@ async function consumerRss(bundles: Record<FunctionRole, Bundle>, probe: string,
   step("consumer peak RSS: a fresh consumer per payload");
   // Its own S3 without a notification, so nothing else reads or deletes the objects.
   const s3 = await startLocalS3({ bucket: "bench-rss" });
+  const dynamodb = await startLocalDynamoDb({ tables: ["bench-rss-idempotency"] });
   const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
-  const settings = { senderName: "s", consumerName: "c", bucket: s3.bucket, prefix: "bench/", inlineLimitBytes: EVENT_PAYLOAD_LIMIT_BYTES, alwaysS3: false, compressInline: true, deleteAfterProcessing: false };
-  const env = { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local", AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...consumerEnvironment(settings) };
+  const settings = { senderName: "s", consumerName: "c", bucket: s3.bucket, prefix: "bench/", inlineLimitBytes: EVENT_PAYLOAD_LIMIT_BYTES, alwaysS3: false, compressInline: true, deleteAfterProcessing: false, idempotencyTable: "bench-rss-idempotency", idempotencyExpiresAfterSeconds: DEFAULTS.idempotencyExpiresAfterSeconds, sdkConnectionTimeoutMs: DEFAULTS.sdkConnectionTimeoutMs, sdkRequestTimeoutMs: DEFAULTS.sdkRequestTimeoutMs };
+  const env = { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local", AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...consumerEnvironment(settings) };
   const cases: Array<[string, PayloadKind, number]> = [
     ["inline", "records JSON", 64 * KiB],
     ["inline", "records JSON", 1_000_000],
@@ -293,7 +300,7 @@ async function consumerRss(bundles: Record<FunctionRole, Bundle>, probe: string,
     }
   } finally {
     client.destroy();
-    await s3.close();
+    await Promise.all([s3.close(), dynamodb.close()]);
   }
   return rows;
 }

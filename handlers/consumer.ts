@@ -6,19 +6,26 @@
  */
 import { describeError, isNoSuchKey } from "../lib/aws-errors";
 import { consumerConfig } from "../lib/function-config";
+import { idempotentProcessor } from "../lib/idempotency";
 import { log } from "../lib/log";
 import { decodeInlineEvent, InvalidPayloadError, isInlineEvent, verify } from "../lib/payload-codec";
 import { fromObjectMetadata } from "../lib/payload-object";
 import { loadS3 } from "../lib/s3-client";
 import { isS3Notification, MalformedEventError, parseS3Event, type ObjectCreatedRecord } from "../lib/s3-event";
-import { processPayload } from "./process-payload";
+import { processPayload, type DeliveredPayload } from "./process-payload";
 
 const config = consumerConfig(process.env);
+const idempotency = idempotentProcessor({ ...config.idempotency, sdkTimeouts: config.sdkTimeouts });
 
-export async function handler(event: unknown): Promise<void> {
+/** The part of the Lambda context the consumer uses. */
+interface Context {
+  getRemainingTimeInMillis(): number;
+}
+
+export async function handler(event: unknown, context: Context): Promise<void> {
   if (isInlineEvent(event)) {
     const { meta, bytes, encoding } = decodeInlineEvent(event);
-    await processPayload(bytes, { ...meta, route: "inline", ...(encoding !== undefined && { encoding }) });
+    await processOnce(bytes, { ...meta, route: "inline", ...(encoding !== undefined && { encoding }) }, context);
     return;
   }
   if (!isS3Notification(event)) {
@@ -42,7 +49,7 @@ export async function handler(event: unknown): Promise<void> {
   const failures: string[] = [];
   for (const record of parsed.records) {
     try {
-      await consumeObject(record);
+      await consumeObject(record, context);
     } catch (err) {
       log("error", "payload object rejected", { bucket: record.bucket, key: record.key, error: describeError(err) });
       failures.push(`s3://${record.bucket}/${record.key}: ${describeError(err)}`);
@@ -55,8 +62,8 @@ export async function handler(event: unknown): Promise<void> {
   }
 }
 
-async function consumeObject(record: ObjectCreatedRecord): Promise<void> {
-  const { sdk, client } = await loadS3();
+async function consumeObject(record: ObjectCreatedRecord, context: Context): Promise<void> {
+  const { sdk, client } = await loadS3(config.sdkTimeouts);
   const where = `s3://${record.bucket}/${record.key}`;
   let object;
   try {
@@ -77,9 +84,22 @@ async function consumeObject(record: ObjectCreatedRecord): Promise<void> {
   if (!object.Body) throw new InvalidPayloadError(`${where} has no body`);
   const bytes = await object.Body.transformToByteArray();
   const sha256 = verify(meta, bytes, where);
-  await processPayload(bytes, { ...meta, sha256, route: "s3", bucket: record.bucket, key: record.key });
+  await processOnce(bytes, { ...meta, sha256, route: "s3", bucket: record.bucket, key: record.key }, context);
   if (config.deleteAfterProcessing) {
     await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: record.key }));
+  }
+}
+
+/** `processPayload` at most once per payload id; a repeat is logged, not processed. */
+async function processOnce(bytes: Uint8Array, delivered: DeliveredPayload, context: Context): Promise<void> {
+  const outcome = await idempotency.run(delivered, context.getRemainingTimeInMillis(), () => processPayload(bytes, delivered));
+  if (outcome === "repeated") {
+    log("info", "repeated delivery absorbed: payload already processed", {
+      id: delivered.id,
+      route: delivered.route,
+      sha256: delivered.sha256,
+      ...(delivered.key === undefined ? {} : { bucket: delivered.bucket, key: delivered.key }),
+    });
   }
 }
 

@@ -14,9 +14,10 @@ import type { PayloadEncoding } from "../lib/compression";
 import { fitInline, payloadFromEvent, sha256Hex, type PayloadFormat, type PayloadMeta } from "../lib/payload-codec";
 import { payloadObjectKey } from "../lib/payload-object";
 import { putPayloadObject } from "../lib/s3-client";
+import { clientTimeoutConfig } from "../lib/sdk-timeouts";
 
 const config = senderConfig(process.env);
-const lambda = new LambdaClient({});
+const lambda = new LambdaClient(clientTimeoutConfig(config.sdkTimeouts));
 
 /** Why a payload went through S3. */
 export type S3Reason = "too-large" | "always-s3" | "lambda-rejected-413";
@@ -75,7 +76,7 @@ export async function handler(event: unknown): Promise<SendResult> {
   }
 
   const key = payloadObjectKey(config.prefix, meta);
-  await putPayloadObject(config.bucket, key, bytes, meta);
+  await putPayloadObject(config.bucket, key, bytes, meta, config.sdkTimeouts);
   const result: SendResult = { route: "s3", reason, ...common, ...(inlineSize !== undefined && { inlineSize }), bucket: config.bucket, key, elapsedMs: elapsed() };
   log("info", "payload sent", result);
   return result;

@@ -55,6 +55,14 @@ export const ENV = {
   compressInline: "COMPRESS_INLINE",
   /** "false" keeps payload objects after successful processing. Consumer only. */
   deleteAfterProcessing: "DELETE_AFTER_PROCESSING",
+  /** DynamoDB table of idempotency records. Consumer only. */
+  idempotencyTable: "IDEMPOTENCY_TABLE",
+  /** How long a processed payload id is remembered, in seconds. Consumer only. */
+  idempotencyExpiresAfterSeconds: "IDEMPOTENCY_EXPIRES_AFTER_SECONDS",
+  /** Milliseconds an SDK client waits for a TCP/TLS connection. Sender and consumer. */
+  sdkConnectionTimeoutMs: "SDK_CONNECTION_TIMEOUT_MS",
+  /** Milliseconds one SDK attempt (request and response) may take. Sender and consumer. */
+  sdkRequestTimeoutMs: "SDK_REQUEST_TIMEOUT_MS",
 } as const;
 
 /** Defaults for the optional variables above. */
@@ -64,6 +72,12 @@ export const DEFAULTS = {
   alwaysS3: false,
   compressInline: true,
   deleteAfterProcessing: true,
+  // A day: a duplicate can arrive up to Lambda's maximum event age (6 h) after the original.
+  idempotencyExpiresAfterSeconds: 86_400,
+  // One attempt (connect + request) fits a 30 s function three times over, so the SDK's own
+  // retries of a hung endpoint end in an error the handler sees, not in a function timeout.
+  sdkConnectionTimeoutMs: 2_000,
+  sdkRequestTimeoutMs: 5_000,
 } as const;
 
 /** S3 object metadata keys (sent as `x-amz-meta-*`) that carry what the sender recorded. */
@@ -73,6 +87,18 @@ export const OBJECT_METADATA = {
   size: "payload-size",
   format: "payload-format",
   sentAt: "payload-sent-at",
+} as const;
+
+/**
+ * Attribute names of the idempotency table's records (Powertools' defaults). `key` is the
+ * table's only key (a string); `expiry` holds epoch seconds and is the table's TTL attribute.
+ */
+export const IDEMPOTENCY_RECORD = {
+  key: "id",
+  status: "status",
+  expiry: "expiration",
+  inProgressExpiry: "in_progress_expiration",
+  validation: "validation",
 } as const;
 
 /** Property of the inline event that marks it as ours; the consumer dispatches on it. */
@@ -100,6 +126,10 @@ export interface PipelineSettings {
   alwaysS3: boolean;
   compressInline: boolean;
   deleteAfterProcessing: boolean;
+  idempotencyTable: string;
+  idempotencyExpiresAfterSeconds: number;
+  sdkConnectionTimeoutMs: number;
+  sdkRequestTimeoutMs: number;
 }
 
 /** The environment each function receives. Stack and local runtime both call this. */
@@ -111,6 +141,7 @@ export function senderEnvironment(s: PipelineSettings): Record<string, string> {
     [ENV.inlineLimit]: String(s.inlineLimitBytes),
     [ENV.alwaysS3]: String(s.alwaysS3),
     [ENV.compressInline]: String(s.compressInline),
+    ...sdkTimeoutEnvironment(s),
   };
 }
 
@@ -119,5 +150,15 @@ export function consumerEnvironment(s: PipelineSettings): Record<string, string>
     [ENV.bucket]: s.bucket,
     [ENV.prefix]: s.prefix,
     [ENV.deleteAfterProcessing]: String(s.deleteAfterProcessing),
+    [ENV.idempotencyTable]: s.idempotencyTable,
+    [ENV.idempotencyExpiresAfterSeconds]: String(s.idempotencyExpiresAfterSeconds),
+    ...sdkTimeoutEnvironment(s),
+  };
+}
+
+function sdkTimeoutEnvironment(s: PipelineSettings): Record<string, string> {
+  return {
+    [ENV.sdkConnectionTimeoutMs]: String(s.sdkConnectionTimeoutMs),
+    [ENV.sdkRequestTimeoutMs]: String(s.sdkRequestTimeoutMs),
   };
 }

@@ -3,6 +3,7 @@
  */
 import { DEFAULTS, ENV } from "./contract";
 import { boolean, integerInRange, optionalString, requiredString } from "./env";
+import { sdkTimeouts, type SdkTimeouts } from "./sdk-timeouts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -13,12 +14,21 @@ export interface SenderConfig {
   readonly inlineLimitBytes: number;
   readonly alwaysS3: boolean;
   readonly compressInline: boolean;
+  readonly sdkTimeouts: SdkTimeouts;
 }
 
 export interface ConsumerConfig {
   readonly bucket: string;
   readonly prefix: string;
   readonly deleteAfterProcessing: boolean;
+  readonly idempotency: IdempotencySettings;
+  readonly sdkTimeouts: SdkTimeouts;
+}
+
+export interface IdempotencySettings {
+  readonly tableName: string;
+  /** Powertools' name: how long a COMPLETED record absorbs repeated deliveries. */
+  readonly expiresAfterSeconds: number;
 }
 
 export function senderConfig(env: Env): SenderConfig {
@@ -30,6 +40,7 @@ export function senderConfig(env: Env): SenderConfig {
     inlineLimitBytes: integerInRange(env, ENV.inlineLimit, DEFAULTS.inlineLimit, 1, Number.MAX_SAFE_INTEGER),
     alwaysS3: boolean(env, ENV.alwaysS3, DEFAULTS.alwaysS3),
     compressInline: boolean(env, ENV.compressInline, DEFAULTS.compressInline),
+    sdkTimeouts: sdkTimeouts(env),
   };
 }
 
@@ -38,5 +49,11 @@ export function consumerConfig(env: Env): ConsumerConfig {
     bucket: requiredString(env, ENV.bucket),
     prefix: optionalString(env, ENV.prefix, DEFAULTS.prefix),
     deleteAfterProcessing: boolean(env, ENV.deleteAfterProcessing, DEFAULTS.deleteAfterProcessing),
+    idempotency: {
+      tableName: requiredString(env, ENV.idempotencyTable),
+      // DynamoDB TTL ignores expiry times more than five years ahead; a year is plenty.
+      expiresAfterSeconds: integerInRange(env, ENV.idempotencyExpiresAfterSeconds, DEFAULTS.idempotencyExpiresAfterSeconds, 1, 31_536_000),
+    },
+    sdkTimeouts: sdkTimeouts(env),
   };
 }

@@ -19,6 +19,7 @@ import {
   INLINE_ENVELOPE_KEY,
   INLINE_ENVELOPE_VERSION,
 } from "./contract";
+import { jsonText } from "./json-text";
 
 export type PayloadFormat = "json" | "binary";
 
@@ -50,7 +51,7 @@ export function payloadFromEvent(event: unknown): { bytes: Buffer; format: Paylo
   if (isBinaryInput(event)) {
     return { bytes: decodeBase64Strict(event[BINARY_INPUT_KEY], `event.${BINARY_INPUT_KEY}`), format: "binary" };
   }
-  const text = JSON.stringify(event);
+  const text = jsonText(event);
   if (text === undefined) throw new InvalidPayloadError("The event is not a JSON value");
   return { bytes: Buffer.from(text, "utf8"), format: "json" };
 }
@@ -204,7 +205,7 @@ export function decodeInlineEvent(event: unknown): { meta: PayloadMeta; bytes: B
     if (typeof payload !== "string") throw new InvalidPayloadError(`Inline binary payload must be a base64 string, got ${typeOf(payload)}`);
     bytes = decodeBase64Strict(payload, "payload");
   } else {
-    bytes = Buffer.from(JSON.stringify(payload), "utf8");
+    bytes = Buffer.from(jsonText(payload) ?? "", "utf8");
   }
   verify(meta, bytes, "inline payload");
   return { meta, bytes };

@@ -5,15 +5,20 @@
  */
 import { contentType, toObjectMetadata } from "./payload-object";
 import type { PayloadMeta } from "./payload-codec";
+import { clientTimeoutConfig, type SdkTimeouts } from "./sdk-timeouts";
 
 type S3Sdk = typeof import("@aws-sdk/client-s3");
 
 let loading: Promise<{ sdk: S3Sdk; client: InstanceType<S3Sdk["S3Client"]> }> | undefined;
 
-export function loadS3() {
+/** The first call's timeouts apply: a function reads its configuration once. */
+export function loadS3(timeouts: SdkTimeouts) {
   // The consumer checks every object's sha256 against the sender's record itself; the SDK's own
   // response checksum validation would hash each body a second time.
-  loading ??= import("@aws-sdk/client-s3").then((sdk) => ({ sdk, client: new sdk.S3Client({ responseChecksumValidation: "WHEN_REQUIRED" }) }));
+  loading ??= import("@aws-sdk/client-s3").then((sdk) => ({
+    sdk,
+    client: new sdk.S3Client({ ...clientTimeoutConfig(timeouts), responseChecksumValidation: "WHEN_REQUIRED" }),
+  }));
   return loading;
 }
 
@@ -23,8 +28,8 @@ export function loadS3() {
  * the SDK then skips its own CRC32) and as the signed payload hash (so request signing does not
  * hash the body again). One hash of the payload in all.
  */
-export async function putPayloadObject(bucket: string, key: string, bytes: Uint8Array, meta: PayloadMeta): Promise<void> {
-  const { sdk, client } = await loadS3();
+export async function putPayloadObject(bucket: string, key: string, bytes: Uint8Array, meta: PayloadMeta, timeouts: SdkTimeouts): Promise<void> {
+  const { sdk, client } = await loadS3(timeouts);
   const command = new sdk.PutObjectCommand({
     Bucket: bucket,
     Key: key,

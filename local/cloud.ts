@@ -13,6 +13,7 @@ import {
   senderEnvironment,
 } from "../lib/contract";
 import { s3FailureDestination } from "./failure-destination";
+import { type LocalDynamoDb, startLocalDynamoDb } from "./dynamodb";
 import type { LogListener } from "./function-process";
 import { type AsyncInvokeConfig, type LambdaApi, startLambdaApi } from "./lambda-api";
 import { type LocalS3, startLocalS3 } from "./s3";
@@ -21,6 +22,8 @@ import { type LocalS3, startLocalS3 } from "./s3";
 export const LOCAL_BUCKET = "lambda-s3-async-lambda-local";
 /** The local cloud's on-failure destination bucket, in its own S3 (so per run, never shared). */
 export const LOCAL_FAILURE_BUCKET = "lambda-s3-async-lambda-local-failures";
+/** Idempotency table of the local cloud, in local DynamoDB (dynalite). */
+export const LOCAL_IDEMPOTENCY_TABLE = "lambda-s3-async-lambda-local-idempotency";
 
 export interface LocalCloudOptions {
   /** @default function names and flags from the contract, bucket {@link LOCAL_BUCKET} */
@@ -29,6 +32,8 @@ export interface LocalCloudOptions {
   readonly lambdaPort?: number;
   /** @default 0, an ephemeral port (`npm run local` uses 4568, like s3rver) */
   readonly s3Port?: number;
+  /** @default 0, an ephemeral port (`npm run local` uses 0 too) */
+  readonly dynamodbPort?: number;
   /** @default "us-east-1" */
   readonly region?: string;
   /**
@@ -75,6 +80,8 @@ export interface LocalCloud {
   readonly s3Endpoint: string;
   readonly lambda: LambdaApi;
   readonly s3: LocalS3;
+  /** Local DynamoDB holding the idempotency table; `dynamodb.endpoint` for clients. */
+  readonly dynamodb: LocalDynamoDb;
   readonly bundles: Record<FunctionRole, Bundle>;
   /** The most recent log lines (up to 10,000), oldest first. */
   readonly logs: readonly LogLine[];
@@ -100,6 +107,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     alwaysS3: DEFAULTS.alwaysS3,
     compressInline: DEFAULTS.compressInline,
     deleteAfterProcessing: DEFAULTS.deleteAfterProcessing,
+    idempotencyTable: LOCAL_IDEMPOTENCY_TABLE,
+    idempotencyExpiresAfterSeconds: DEFAULTS.idempotencyExpiresAfterSeconds,
+    sdkConnectionTimeoutMs: DEFAULTS.sdkConnectionTimeoutMs,
+    sdkRequestTimeoutMs: DEFAULTS.sdkRequestTimeoutMs,
     ...options.settings,
   };
   const region = options.region ?? "us-east-1";
@@ -117,6 +128,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   };
 
   let lambda: LambdaApi | undefined;
+  const dynamodb = await startLocalDynamoDb({ tables: [settings.idempotencyTable], port: options.dynamodbPort ?? 0, region });
   const s3 = await startLocalS3({
     bucket: settings.bucket,
     otherBuckets: [failureBucket],
@@ -134,6 +146,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         }
       },
     },
+  }).catch(async (error: unknown) => {
+    await dynamodb.close();
+    throw error;
   });
   const failureDestination = s3FailureDestination({ endpoint: s3.endpoint, bucket: failureBucket, region });
   try {
@@ -147,8 +162,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.eventLimitBytes !== undefined && { eventLimitBytes: options.eventLimitBytes }),
       ...(options.asyncInvokeConfig !== undefined && { asyncInvokeConfig: options.asyncInvokeConfig }),
       ...(options.failureDir !== undefined && { failureDir: options.failureDir }),
-
-      environment: { AWS_ENDPOINT_URL_S3: s3.endpoint },
+      environment: { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint },
       onLog,
       functions: [
         { name: settings.senderName, bundleFile: bundles.sender.file, environment: senderEnvironment(settings), ...sizing },
@@ -158,7 +172,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
   } catch (error) {
     failureDestination.close();
-    await s3.close();
+    await Promise.all([s3.close(), dynamodb.close()]);
     throw error;
   }
   const api = lambda;
@@ -172,6 +186,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     s3Endpoint: s3.endpoint,
     lambda: api,
     s3,
+    dynamodb,
     bundles,
     logs,
     waitForLog(functionName, predicate, timeoutMs = 10_000) {
@@ -197,7 +212,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       closing ??= api
         .close()
         .then(() => failureDestination.close())
-        .then(() => s3.close());
+        .then(() => Promise.all([s3.close(), dynamodb.close()]))
+        .then(() => undefined);
       return closing;
     },
   };

@@ -71,6 +71,9 @@ describe("defaults", () => {
       logRetentionDays: 14,
       maxRetryAttempts: 2,
       maxEventAgeSeconds: 21_600,
+      idempotencyExpiresAfterSeconds: DEFAULTS.idempotencyExpiresAfterSeconds,
+      sdkConnectionTimeoutMs: DEFAULTS.sdkConnectionTimeoutMs,
+      sdkRequestTimeoutMs: DEFAULTS.sdkRequestTimeoutMs,
       stateBucket: undefined,
       stateKey: "lambda-s3-async-lambda/terraform.tfstate",
       stateRegion: "us-east-1",
@@ -107,6 +110,10 @@ describe("defaults", () => {
       alwaysS3: true,
       compressInline: false,
       deleteAfterProcessing: false,
+      idempotencyTable: "c-idempotency",
+      idempotencyExpiresAfterSeconds: DEFAULTS.idempotencyExpiresAfterSeconds,
+      sdkConnectionTimeoutMs: DEFAULTS.sdkConnectionTimeoutMs,
+      sdkRequestTimeoutMs: DEFAULTS.sdkRequestTimeoutMs,
     });
   });
 });
@@ -230,6 +237,9 @@ describe("validation: each bad value names the field, the value and what is allo
     ["maxRetryAttempts", -1, /integer from 0 to 2$/],
     ["maxEventAgeSeconds", 59, /integer from 60 to 21600 seconds/],
     ["maxEventAgeSeconds", 21_601, /integer from 60 to 21600 seconds/],
+    ["idempotencyExpiresAfterSeconds", 59, /integer from 60 to 31536000 seconds/],
+    ["sdkConnectionTimeoutMs", 0, /integer from 1 to 900000 ms/],
+    ["sdkRequestTimeoutMs", "5s", /integer from 1 to 900000 ms/],
     ["stateBucket", "State_Bucket", /valid S3 bucket name/],
     ["stateKey", "/state.tfstate", /not starting with "\/"/],
     ["stateKey", "", /1 to 1024 characters/],
@@ -327,5 +337,42 @@ describe("cdktf.json", () => {
     assert.throws(() => cdktfJsonContext(write("c.json", "{not json")), /Cannot read c\.json/);
     assert.throws(() => cdktfJsonContext(write("d.json", '{"context":[1]}')), /"context" in d\.json must be a JSON object/);
     assert.throws(() => cdktfJsonContext(path.join(tmp, "missing.json")), /Cannot read missing\.json/);
+  });
+});
+
+describe("idempotency window and SDK timeouts", () => {
+  test("the window must cover the maximum event age, or a late duplicate would be processed again", () => {
+    assert.deepEqual(issuesOf({ idempotencyExpiresAfterSeconds: 3600 }), [
+      {
+        field: "idempotencyExpiresAfterSeconds",
+        source: "the idempotencyExpiresAfterSeconds and maxEventAgeSeconds settings",
+        value: 3600,
+        allowed: "at least maxEventAgeSeconds (21600), so a duplicate that waited in Lambda's queue is still recognised",
+      },
+    ]);
+    assert.equal(configFrom({ idempotencyExpiresAfterSeconds: 3600, maxEventAgeSeconds: 3600 }).idempotencyExpiresAfterSeconds, 3600);
+  });
+
+  test("one SDK attempt must fit in the function timeout", () => {
+    assert.deepEqual(issuesOf({ timeout: 10, sdkRequestTimeoutMs: 9000 }), [
+      {
+        field: "sdkRequestTimeoutMs",
+        source: "the sdkConnectionTimeoutMs, sdkRequestTimeoutMs and timeout settings",
+        value: 9000,
+        allowed: "small enough that sdkConnectionTimeoutMs + sdkRequestTimeoutMs (10000 ms) is below the function timeout (10000 ms)",
+      },
+    ]);
+  });
+
+  test("unset SDK timeouts shrink with short functions so three attempts fit; 30 s and up keep the contract's", () => {
+    for (const timeout of [1, 3, 10, 29]) {
+      const c = configFrom({ timeout });
+      assert.ok(3 * (c.sdkConnectionTimeoutMs + c.sdkRequestTimeoutMs) < timeout * 1000, `timeout ${timeout}: ${c.sdkConnectionTimeoutMs} + ${c.sdkRequestTimeoutMs}`);
+    }
+    for (const timeout of [30, 900]) {
+      const c = configFrom({ timeout });
+      assert.deepEqual([c.sdkConnectionTimeoutMs, c.sdkRequestTimeoutMs], [DEFAULTS.sdkConnectionTimeoutMs, DEFAULTS.sdkRequestTimeoutMs]);
+    }
+    assert.equal(configFrom({ timeout: 10, sdkRequestTimeoutMs: 4000 }).sdkRequestTimeoutMs, 4000, "an explicit value wins");
   });
 });

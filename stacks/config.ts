@@ -51,6 +51,12 @@ export interface StackConfig {
   readonly logRetentionDays: number;
   readonly maxRetryAttempts: number;
   readonly maxEventAgeSeconds: number;
+  /** How long the consumer remembers a processed payload id; at least `maxEventAgeSeconds`. */
+  readonly idempotencyExpiresAfterSeconds: number;
+  /** SDK connection timeout of both functions; with `sdkRequestTimeoutMs` below `timeout`. */
+  readonly sdkConnectionTimeoutMs: number;
+  /** SDK request timeout (one attempt, request and response) of both functions. */
+  readonly sdkRequestTimeoutMs: number;
   /** S3 backend bucket; when undefined the state stays in a local file. */
   readonly stateBucket: string | undefined;
   readonly stateKey: string;
@@ -149,6 +155,9 @@ export const SETTINGS = {
   logRetentionDays: { context: "logRetentionDays", env: "STACK_LOG_RETENTION_DAYS", description: "Log group retention in days (0 = never expire)" },
   maxRetryAttempts: { context: "maxRetryAttempts", env: "STACK_MAX_RETRY_ATTEMPTS", description: "Consumer async retry attempts" },
   maxEventAgeSeconds: { context: "maxEventAgeSeconds", env: "STACK_MAX_EVENT_AGE_SECONDS", description: "Consumer async maximum event age, in seconds" },
+  idempotencyExpiresAfterSeconds: { context: "idempotencyExpiresAfterSeconds", env: "STACK_IDEMPOTENCY_EXPIRES_AFTER_SECONDS", description: "Seconds a processed payload id absorbs repeated deliveries (at least maxEventAgeSeconds)" },
+  sdkConnectionTimeoutMs: { context: "sdkConnectionTimeoutMs", env: "STACK_SDK_CONNECTION_TIMEOUT_MS", description: "AWS SDK connection timeout of both functions, in ms" },
+  sdkRequestTimeoutMs: { context: "sdkRequestTimeoutMs", env: "STACK_SDK_REQUEST_TIMEOUT_MS", description: "AWS SDK request timeout (one attempt, in all) of both functions, in ms" },
   stateBucket: { context: "stateBucket", env: "STACK_STATE_BUCKET", description: "S3 backend bucket; local state when unset" },
   stateKey: { context: "stateKey", env: "STACK_STATE_KEY", description: "S3 backend object key" },
   stateRegion: { context: "stateRegion", env: "STACK_STATE_REGION", description: "S3 backend region" },
@@ -332,6 +341,8 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
   }
 
   const name = read("stackName", stackName, DEFAULT_STACK_NAME);
+  // Read in its place below (issues keep the documented order), then used for the SDK defaults.
+  let functionTimeout: number = STACK_DEFAULTS.timeout;
   const awsRegion = read("region", region, STACK_DEFAULTS.region);
   const config: StackConfig = {
     stackName: name,
@@ -353,10 +364,13 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
     runtime: read("runtime", oneOf(Object.keys(RUNTIMES) as LambdaRuntime[]), STACK_DEFAULTS.runtime),
     architecture: read("architecture", oneOf(ARCHITECTURES), STACK_DEFAULTS.architecture),
     memorySize: read("memorySize", integer(128, 10_240, " MB"), STACK_DEFAULTS.memorySize),
-    timeout: read("timeout", integer(1, 900, " seconds"), STACK_DEFAULTS.timeout),
+    timeout: (functionTimeout = read("timeout", integer(1, 900, " seconds"), STACK_DEFAULTS.timeout)),
     logRetentionDays: read("logRetentionDays", oneOf(LOG_RETENTION_DAYS), STACK_DEFAULTS.logRetentionDays),
     maxRetryAttempts: read("maxRetryAttempts", integer(0, 2), STACK_DEFAULTS.maxRetryAttempts),
     maxEventAgeSeconds: read("maxEventAgeSeconds", integer(60, 21_600, " seconds"), STACK_DEFAULTS.maxEventAgeSeconds),
+    idempotencyExpiresAfterSeconds: read("idempotencyExpiresAfterSeconds", integer(60, 31_536_000, " seconds"), DEFAULTS.idempotencyExpiresAfterSeconds),
+    sdkConnectionTimeoutMs: read("sdkConnectionTimeoutMs", integer(1, 900_000, " ms"), sdkTimeoutDefaults(functionTimeout).connection),
+    sdkRequestTimeoutMs: read("sdkRequestTimeoutMs", integer(1, 900_000, " ms"), sdkTimeoutDefaults(functionTimeout).request),
     stateBucket: read("stateBucket", bucketName, undefined),
     stateKey: read("stateKey", stateKey, `${name}/terraform.tfstate`),
     stateRegion: read("stateRegion", region, awsRegion),
@@ -437,8 +451,53 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
       allowed: "a bucket other than the payload bucket (records must never reach the payload notification)",
     });
   }
+  issues.push(...idempotencyAndTimeoutIssues(config));
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
+}
+
+/**
+ * A repeated delivery can arrive as late as the maximum event age, so a shorter window would let
+ * it be processed again; an SDK attempt that cannot finish within the function's timeout turns a
+ * hung endpoint into a function timeout instead of an error the retry logic sees.
+ */
+function idempotencyAndTimeoutIssues(config: StackConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (config.idempotencyExpiresAfterSeconds < config.maxEventAgeSeconds) {
+    issues.push({
+      field: "idempotencyExpiresAfterSeconds",
+      source: "the idempotencyExpiresAfterSeconds and maxEventAgeSeconds settings",
+      value: config.idempotencyExpiresAfterSeconds,
+      allowed: `at least maxEventAgeSeconds (${config.maxEventAgeSeconds}), so a duplicate that waited in Lambda's queue is still recognised`,
+    });
+  }
+  const attemptMs = config.sdkConnectionTimeoutMs + config.sdkRequestTimeoutMs;
+  if (attemptMs >= config.timeout * 1000) {
+    issues.push({
+      field: "sdkRequestTimeoutMs",
+      source: "the sdkConnectionTimeoutMs, sdkRequestTimeoutMs and timeout settings",
+      value: config.sdkRequestTimeoutMs,
+      allowed: `small enough that sdkConnectionTimeoutMs + sdkRequestTimeoutMs (${attemptMs} ms) is below the function timeout (${config.timeout * 1000} ms)`,
+    });
+  }
+  return issues;
+}
+
+/**
+ * The contract's SDK timeouts (2 s + 5 s), scaled down for functions shorter than 30 s so that the
+ * SDK's three attempts still fit in the function's time: 10 % and 20 % of it at most.
+ */
+export function sdkTimeoutDefaults(timeoutSeconds: number): { connection: number; request: number } {
+  const ms = timeoutSeconds * 1000;
+  return {
+    connection: Math.min(DEFAULTS.sdkConnectionTimeoutMs, Math.floor(ms / 10)),
+    request: Math.min(DEFAULTS.sdkRequestTimeoutMs, Math.floor(ms / 5)),
+  };
+}
+
+/** The idempotency table's name: regional like the failure queue's, so it follows the same rule. */
+export function idempotencyTableName(config: Pick<StackConfig, "consumerFunctionName">): string {
+  return `${config.consumerFunctionName}-idempotency`;
 }
 
 /**
@@ -463,6 +522,10 @@ export function pipelineSettings(config: StackConfig, bucket: string): PipelineS
     alwaysS3: config.alwaysS3,
     compressInline: config.compressInline,
     deleteAfterProcessing: config.deleteAfterProcessing,
+    idempotencyTable: idempotencyTableName(config),
+    idempotencyExpiresAfterSeconds: config.idempotencyExpiresAfterSeconds,
+    sdkConnectionTimeoutMs: config.sdkConnectionTimeoutMs,
+    sdkRequestTimeoutMs: config.sdkRequestTimeoutMs,
   };
 }
 

@@ -18,10 +18,12 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { Testing } from "cdktf";
 import { LAMBDA_HANDLER } from "../bundling/bundle";
-import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract";
+import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, DEFAULTS, IDEMPOTENCY_RECORD, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract";
 import { pipelineSettings, type StackConfig } from "./config";
+import { IDEMPOTENCY_ACTIONS } from "./idempotency-table";
 import { PipelineStack } from "./pipeline-stack";
 import { buildTestBundles, configFrom, synthesize, type Bundles, type TfJson } from "./test-support";
 
@@ -243,6 +245,10 @@ describe("functions", () => {
       alwaysS3: true,
       compressInline: false,
       deleteAfterProcessing: false,
+      idempotencyTable: "receive-idempotency",
+      idempotencyExpiresAfterSeconds: DEFAULTS.idempotencyExpiresAfterSeconds,
+      sdkConnectionTimeoutMs: DEFAULTS.sdkConnectionTimeoutMs,
+      sdkRequestTimeoutMs: DEFAULTS.sdkRequestTimeoutMs,
     });
     // The bucket name is still Terraform's, so a renamed bucket cannot drift from the env var.
     const settingsInTf = { ...s, bucket: custom.tf.within("payloads", S3Bucket.tfResourceType).ref("bucket") };
@@ -316,6 +322,7 @@ describe("IAM, least privilege", () => {
       statement("TellMissingPayloads", ["s3:ListBucket"], [bucketArn]),
       statement("WriteFailureRecords", ["s3:PutObject"], [`${recordsArn}/*`]),
       statement("ListFailureRecords", ["s3:ListBucket"], [recordsArn]),
+      statement("ProcessPayloadsOnce", [...IDEMPOTENCY_ACTIONS], [tf.only(DynamodbTable.tfResourceType).ref("arn")]),
     ]);
     // Neither payload grant reaches the records, and no record grant reaches the payloads.
     assert.notEqual(bucketArn, recordsArn);
@@ -336,6 +343,7 @@ describe("IAM, least privilege", () => {
       statement("TellMissingPayloads", ["s3:ListBucket"], [bucketArn]),
       statement("WriteFailureRecords", ["s3:PutObject"], [`${t.within("failure_records", S3Bucket.tfResourceType).ref("arn")}/*`]),
       statement("ListFailureRecords", ["s3:ListBucket"], [t.within("failure_records", S3Bucket.tfResourceType).ref("arn")]),
+      statement("ProcessPayloadsOnce", [...IDEMPOTENCY_ACTIONS], [t.only(DynamodbTable.tfResourceType).ref("arn")]),
       statement("DecryptPayloads", ["kms:Decrypt"], [KMS_KEY]),
       statement("EncryptFailureRecords", ["kms:GenerateDataKey"], [KMS_KEY]),
     ]);
@@ -517,5 +525,42 @@ describe("outputs and references", () => {
         assert.ok(t.all(dependsOn[1]!)[dependsOn[2]!], `depends_on ${dependsOn[0]} points to nothing`);
       }
     }
+  });
+});
+
+describe("idempotency table", () => {
+  test("one pay-per-request table keyed by the record id, expiring records through TTL, named after the consumer", () => {
+    const { block } = tf.only(DynamodbTable.tfResourceType);
+    assert.deepEqual(
+      { name: block.name, billing: block.billing_mode, hashKey: block.hash_key, rangeKey: block.range_key, attribute: block.attribute, ttl: block.ttl },
+      {
+        name: `${DEFAULT_CONSUMER_NAME}-idempotency`,
+        billing: "PAY_PER_REQUEST",
+        hashKey: IDEMPOTENCY_RECORD.key,
+        rangeKey: undefined,
+        attribute: [{ name: IDEMPOTENCY_RECORD.key, type: "S" }],
+        ttl: { attribute_name: IDEMPOTENCY_RECORD.expiry, enabled: true },
+      },
+    );
+    assert.equal(variant({ consumerFunctionName: "receive" }).tf.only(DynamodbTable.tfResourceType).block.name, "receive-idempotency");
+  });
+
+  test("only the consumer may touch it, with exactly the item actions Powertools sends", () => {
+    const tableArn = tf.only(DynamodbTable.tfResourceType).ref("arn");
+    assert.deepEqual([...IDEMPOTENCY_ACTIONS], ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]);
+    const grants = (name: string) => fn(tf, name).statements.filter((st) => JSON.stringify(st).includes("dynamodb"));
+    assert.deepEqual(grants(DEFAULT_CONSUMER_NAME), [statement("ProcessPayloadsOnce", [...IDEMPOTENCY_ACTIONS], [tableArn])]);
+    assert.deepEqual(grants(DEFAULT_SENDER_NAME), []);
+  });
+
+  test("the consumer learns the table's name and window from the contract's variables", () => {
+    const env = (fn(tf, DEFAULT_CONSUMER_NAME).lambda.block.environment as { variables: Record<string, string> }).variables;
+    assert.equal(env.IDEMPOTENCY_TABLE, `${DEFAULT_CONSUMER_NAME}-idempotency`);
+    assert.equal(env.IDEMPOTENCY_EXPIRES_AFTER_SECONDS, String(DEFAULTS.idempotencyExpiresAfterSeconds));
+    const custom = variant({ idempotencyExpiresAfterSeconds: 172_800, timeout: 60, sdkRequestTimeoutMs: 8000 }).tf;
+    const customEnv = (fn(custom, DEFAULT_CONSUMER_NAME).lambda.block.environment as { variables: Record<string, string> }).variables;
+    assert.equal(customEnv.IDEMPOTENCY_EXPIRES_AFTER_SECONDS, "172800");
+    assert.equal(customEnv.SDK_REQUEST_TIMEOUT_MS, "8000");
+    assert.equal((fn(custom, DEFAULT_SENDER_NAME).lambda.block.environment as { variables: Record<string, string> }).variables.SDK_REQUEST_TIMEOUT_MS, "8000");
   });
 });

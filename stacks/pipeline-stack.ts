@@ -12,8 +12,9 @@ import { LocalBackend, S3Backend, TerraformOutput, TerraformStack, type Terrafor
 import type { Construct } from "constructs";
 import type { Bundle, FunctionRole } from "../bundling/bundle";
 import { consumerEnvironment, FAILURE_RECORD_PREFIX, senderEnvironment } from "../lib/contract";
-import { pipelineSettings, type StackConfig } from "./config";
+import { idempotencyTableName, pipelineSettings, type StackConfig } from "./config";
 import { ConsumerAlarms } from "./consumer-alarms";
+import { IdempotencyTable } from "./idempotency-table";
 import { NodejsFunction } from "./nodejs-function";
 import { PayloadBucket } from "./payload-bucket";
 import { S3Trigger } from "./s3-trigger";
@@ -39,6 +40,7 @@ export class PipelineStack extends TerraformStack {
   public readonly sender: NodejsFunction;
   public readonly trigger: S3Trigger;
   public readonly consumerInvokeConfig: LambdaFunctionEventInvokeConfig;
+  public readonly idempotency: IdempotencyTable;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id);
@@ -82,6 +84,8 @@ export class PipelineStack extends TerraformStack {
     });
     const failureBucket = this.failureRecords.bucket;
 
+    this.idempotency = new IdempotencyTable(this, "idempotency", { tableName: idempotencyTableName(config) });
+
     const common = {
       runtime: config.runtime,
       architecture: config.architecture,
@@ -107,6 +111,7 @@ export class PipelineStack extends TerraformStack {
         // holds nothing but these records.
         { sid: "WriteFailureRecords", effect: "Allow", actions: ["s3:PutObject"], resources: [`${failureBucket.arn}/*`] },
         { sid: "ListFailureRecords", effect: "Allow", actions: ["s3:ListBucket"], resources: [failureBucket.arn] },
+        this.idempotency.grantIdempotentProcessing("ProcessPayloadsOnce"),
         ...kmsStatement(config, "DecryptPayloads", "kms:Decrypt"),
         ...kmsStatement(config, "EncryptFailureRecords", "kms:GenerateDataKey"),
       ],

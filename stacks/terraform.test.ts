@@ -20,6 +20,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { GetRolePolicyCommand, IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
 import {
   GetFunctionConfigurationCommand,
@@ -45,12 +46,13 @@ import {
 } from "@aws-sdk/client-s3";
 import { GetTopicAttributesCommand, ListTopicsCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULTS, DEFAULT_SENDER_NAME, FAILURE_RECORD_PREFIX, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract";
+import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULTS, DEFAULT_SENDER_NAME, FAILURE_RECORD_PREFIX, IDEMPOTENCY_RECORD, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract";
 import { failureRecordKey } from "../lib/failure-records";
 import { findExecutable } from "../local/executables";
 import { MOTO_INSTALL_HINT, MOTO_SERVER, startMotoServer, type MotoServer } from "../local/moto-server";
 import { findTerraformTools, TerraformWorkdir } from "../local/terraform";
-import { DEFAULT_STACK_NAME, loadStackConfig, pipelineSettings, STACK_DEFAULTS } from "./config";
+import { DEFAULT_STACK_NAME, idempotencyTableName, loadStackConfig, pipelineSettings, STACK_DEFAULTS } from "./config";
+import { IDEMPOTENCY_ACTIONS } from "./idempotency-table";
 import { projectCopyBase, stackDirOf, synthIn } from "./project-copy";
 
 const STATE_BUCKET = "terraform-state";
@@ -80,6 +82,7 @@ describe("the synthesized stack through real terraform, against moto_server", { 
     logs: CloudWatchLogsClient;
     cloudwatch: CloudWatchClient;
     sns: SNSClient;
+    dynamodb: DynamoDBClient;
   };
 
   before(async () => {
@@ -93,6 +96,7 @@ describe("the synthesized stack through real terraform, against moto_server", { 
       logs: new CloudWatchLogsClient(aws),
       cloudwatch: new CloudWatchClient(aws),
       sns: new SNSClient(aws),
+      dynamodb: new DynamoDBClient(aws),
     };
     await clients.s3.send(new CreateBucketCommand({ Bucket: STATE_BUCKET }));
 
@@ -293,6 +297,29 @@ describe("the synthesized stack through real terraform, against moto_server", { 
       );
     });
 
+    const tableName = idempotencyTableName(config);
+    const { Table: table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    const tableArn = table?.TableArn;
+
+    await t.test("idempotency table: keyed by the record id, pay per request, records expire through TTL", async () => {
+      assert.deepEqual(
+        {
+          status: table?.TableStatus,
+          keys: table?.KeySchema,
+          attributes: table?.AttributeDefinitions,
+          billing: table?.BillingModeSummary?.BillingMode,
+        },
+        {
+          status: "ACTIVE",
+          keys: [{ AttributeName: IDEMPOTENCY_RECORD.key, KeyType: "HASH" }],
+          attributes: [{ AttributeName: IDEMPOTENCY_RECORD.key, AttributeType: "S" }],
+          billing: "PAY_PER_REQUEST",
+        },
+      );
+      const { TimeToLiveDescription: ttl } = await clients.dynamodb.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+      assert.deepEqual(ttl, { TimeToLiveStatus: "ENABLED", AttributeName: IDEMPOTENCY_RECORD.expiry });
+    });
+
     await t.test("roles: each function's policy grants exactly its statements", async () => {
       const payloads = `arn:aws:s3:::${bucket}/${config.payloadPrefix}*`;
       const expected = {
@@ -305,6 +332,7 @@ describe("the synthesized stack through real terraform, against moto_server", { 
           TellMissingPayloads: [["s3:ListBucket"], `arn:aws:s3:::${bucket}`],
           WriteFailureRecords: [["s3:PutObject"], `arn:aws:s3:::${failureBucket}/*`],
           ListFailureRecords: [["s3:ListBucket"], `arn:aws:s3:::${failureBucket}`],
+          ProcessPayloadsOnce: [[...IDEMPOTENCY_ACTIONS], tableArn],
         },
       };
       for (const [name, grants] of Object.entries(expected)) {
@@ -378,8 +406,9 @@ describe("the synthesized stack through real terraform, against moto_server", { 
         logGroups: (await clients.logs.send(new DescribeLogGroupsCommand({}))).logGroups ?? [],
         alarms: (await clients.cloudwatch.send(new DescribeAlarmsCommand({}))).MetricAlarms ?? [],
         topics: (await clients.sns.send(new ListTopicsCommand({}))).Topics ?? [],
+        tables: (await clients.dynamodb.send(new ListTablesCommand({}))).TableNames ?? [],
       },
-      { buckets: [STATE_BUCKET], functions: [], roles: [], queues: [], logGroups: [], alarms: [], topics: [] },
+      { buckets: [STATE_BUCKET], functions: [], roles: [], queues: [], logGroups: [], alarms: [], topics: [], tables: [] },
       "only the state bucket is left",
     );
     assert.equal((await work.run(["state", "list"])).stdout.trim(), "", "the state holds nothing");

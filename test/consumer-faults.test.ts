@@ -19,11 +19,12 @@ import { after, before, test } from "node:test";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { bundleHandlers } from "../bundling/bundle";
-import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULT_PAYLOAD_PREFIX, DEFAULT_SENDER_NAME, type PipelineSettings } from "../lib/contract";
+import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULT_PAYLOAD_PREFIX, DEFAULT_SENDER_NAME, DEFAULTS, type PipelineSettings } from "../lib/contract";
 import { sha256Hex, type PayloadMeta } from "../lib/payload-codec";
 import { toObjectMetadata } from "../lib/payload-object";
 import { encodeS3EventKey } from "../lib/s3-event";
 import { parseJsonLine } from "../local/deliveries";
+import { startLocalDynamoDb, type LocalDynamoDb } from "../local/dynamodb";
 import { startLambdaApi, type LambdaApi } from "../local/lambda-api";
 import { startLocalS3, type LocalS3 } from "../local/s3";
 
@@ -38,6 +39,10 @@ const settings: PipelineSettings = {
   alwaysS3: false,
   deleteAfterProcessing: true,
   compressInline: false,
+  idempotencyTable: "consumer-faults-idempotency",
+  idempotencyExpiresAfterSeconds: DEFAULTS.idempotencyExpiresAfterSeconds,
+  sdkConnectionTimeoutMs: DEFAULTS.sdkConnectionTimeoutMs,
+  sdkRequestTimeoutMs: DEFAULTS.sdkRequestTimeoutMs,
 };
 const credentials = { accessKeyId: "local", secretAccessKey: "local" };
 
@@ -48,6 +53,7 @@ interface Fault {
 
 let dir: string;
 let s3: LocalS3;
+let dynamodb: LocalDynamoDb;
 let proxy: http.Server;
 let api: LambdaApi;
 let lambda: LambdaClient;
@@ -82,8 +88,13 @@ function startFaultProxy(upstream: URL): Promise<http.Server> {
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "consumer-faults-"));
-  const [{ consumer }, localS3] = await Promise.all([bundleHandlers({ outDir: path.join(dir, "bundles"), only: ["consumer"] }), startLocalS3({ bucket: BUCKET })]);
+  const [{ consumer }, localS3, localDynamoDb] = await Promise.all([
+    bundleHandlers({ outDir: path.join(dir, "bundles"), only: ["consumer"] }),
+    startLocalS3({ bucket: BUCKET }),
+    startLocalDynamoDb({ tables: [settings.idempotencyTable] }),
+  ]);
   s3 = localS3;
+  dynamodb = localDynamoDb;
   proxy = await startFaultProxy(new URL(s3.endpoint));
   api = await startLambdaApi({
     functions: [
@@ -93,6 +104,7 @@ before(async () => {
         environment: {
           ...consumerEnvironment(settings),
           AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+          AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
           // The SDK's own retries are not under test; the consumer's answer to the error that
           // outlives them is. One attempt keeps the request count exact.
           AWS_MAX_ATTEMPTS: "1",
@@ -113,6 +125,7 @@ after(async () => {
   await api?.close();
   await new Promise((resolve) => (proxy ? proxy.close(resolve) : resolve(undefined)));
   await s3?.close();
+  await dynamodb?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
