@@ -165,10 +165,12 @@ describe("payload bucket", () => {
     ]);
   });
 
-  test("the bucket policy is applied after the public access block", () => {
+  test("each bucket's policy is applied after its public access block", () => {
     // Applied at the same time, S3 may refuse one of them ("conflicting conditional operation").
-    const block = tf.only(S3BucketPublicAccessBlock.tfResourceType);
-    assert.deepEqual(tf.only(S3BucketPolicy.tfResourceType).block.depends_on, [`${S3BucketPublicAccessBlock.tfResourceType}.${block.name}`]);
+    for (const scope of ["payloads", "failure_records"]) {
+      const block = tf.within(scope, S3BucketPublicAccessBlock.tfResourceType);
+      assert.deepEqual(tf.within(scope, S3BucketPolicy.tfResourceType).block.depends_on, [`${S3BucketPublicAccessBlock.tfResourceType}.${block.name}`], scope);
+    }
   });
 
   test("the lifecycle rule expires leftovers under the prefix and aborts incomplete uploads", () => {

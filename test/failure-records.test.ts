@@ -73,6 +73,8 @@ describe("failure records in S3, and redrive", () => {
       bundles: { sender: bundles.sender, consumer: failing },
       s3Directory: s3Directory(),
       asyncInvokeConfig: { maxRetryAttempts: 2, retryDelaysMs: [10, 20] },
+      // B and C must take the S3 route: compressed, their repetitive bodies would fit inline.
+      settings: { compressInline: false },
     });
     const s3 = checkingClient(p);
     try {
