@@ -4,16 +4,20 @@
  * `processPayload`. Anything else is rejected with an error naming what is wrong, never
  * processed as data.
  */
+import { tmpdir } from "node:os";
 import { describeError, isNoSuchKey } from "../lib/aws-errors";
-import { consumerConfig } from "../lib/function-config";
+import { consumerConfig, consumerStreamAboveBytes } from "../lib/function-config";
 import { log } from "../lib/log";
-import { decodeInlineEvent, InvalidPayloadError, isInlineEvent, verify } from "../lib/payload-codec";
+import { decodeInlineEvent, InvalidPayloadError, isInlineEvent } from "../lib/payload-codec";
 import { fromObjectMetadata } from "../lib/payload-object";
+import { commitOf, isAwaitingCommit } from "../lib/payload-commit";
+import { readVerified, spoolVerified } from "../lib/payload-stream";
 import { loadS3 } from "../lib/s3-client";
 import { isS3Notification, MalformedEventError, parseS3Event, type ObjectCreatedRecord } from "../lib/s3-event";
-import { processPayload } from "./process-payload";
+import { processPayload, processPayloadStream } from "./process-payload";
 
 const config = consumerConfig(process.env);
+const streamAboveBytes = consumerStreamAboveBytes(process.env);
 
 export async function handler(event: unknown): Promise<void> {
   if (isInlineEvent(event)) {
@@ -70,17 +74,57 @@ async function consumeObject(record: ObjectCreatedRecord): Promise<void> {
     });
     return;
   }
-  const meta = fromObjectMetadata(object.Metadata, where);
-  if (record.size !== undefined && record.size !== meta.size) {
+  if (isAwaitingCommit(object.Metadata)) {
+    // A multipart payload's record arrives with its commit object, which triggers its own event.
+    discard(object.Body);
+    log("info", "payload object awaits its commit; it is processed when the commit arrives", { bucket: record.bucket, key: record.key });
+    return;
+  }
+  const commit = commitOf(object.Metadata, record.key, where);
+  const meta = commit ? commit.meta : fromObjectMetadata(object.Metadata, where);
+  let key = record.key;
+  if (commit) {
+    discard(object.Body);
+    key = commit.objectKey;
+    try {
+      object = await client.send(new sdk.GetObjectCommand({ Bucket: record.bucket, Key: key }));
+    } catch (err) {
+      if (!isNoSuchKey(err)) throw err;
+      // Processed before, and the commit's own delete did not happen: finish the clean-up.
+      log("warn", "committed payload object is gone; treating this as a repeated delivery of a processed payload", { bucket: record.bucket, key });
+      if (config.deleteAfterProcessing) await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: record.key }));
+      return;
+    }
+    if (object.ContentLength !== undefined && object.ContentLength !== meta.size) {
+      throw new InvalidPayloadError(`s3://${record.bucket}/${key} is ${object.ContentLength} bytes; the sender recorded ${meta.size}`);
+    }
+  } else if (record.size !== undefined && record.size !== meta.size) {
     throw new InvalidPayloadError(`${where} is ${record.size} bytes in the notification; the sender recorded ${meta.size}`);
   }
-  if (!object.Body) throw new InvalidPayloadError(`${where} has no body`);
-  const bytes = await object.Body.transformToByteArray();
-  const sha256 = verify(meta, bytes, where);
-  await processPayload(bytes, { ...meta, sha256, route: "s3", bucket: record.bucket, key: record.key });
-  if (config.deleteAfterProcessing) {
-    await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: record.key }));
+  const source = `s3://${record.bucket}/${key}`;
+  if (!object.Body) throw new InvalidPayloadError(`${source} has no body`);
+  const body = object.Body as AsyncIterable<Uint8Array>;
+  const delivered = { ...meta, route: "s3" as const, bucket: record.bucket, key };
+  if (meta.size <= streamAboveBytes) {
+    const { bytes, sha256 } = await readVerified(body, meta, source);
+    await processPayload(bytes, { ...delivered, sha256 });
+  } else {
+    const spooled = await spoolVerified(body, meta, source, tmpdir());
+    try {
+      await processPayloadStream(spooled.open(), { ...delivered, sha256: spooled.sha256 });
+    } finally {
+      await spooled.remove();
+    }
   }
+  if (config.deleteAfterProcessing) {
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: key }));
+    if (commit) await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: record.key }));
+  }
+}
+
+/** Closes a body that will not be read, so its connection is released. */
+function discard(body: unknown): void {
+  (body as { destroy?: () => void } | undefined)?.destroy?.();
 }
 
 function describeKeys(event: unknown): string {

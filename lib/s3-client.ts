@@ -7,6 +7,7 @@ import { contentType, toObjectMetadata } from "./payload-object";
 import type { PayloadMeta } from "./payload-codec";
 
 type S3Sdk = typeof import("@aws-sdk/client-s3");
+type S3Client = InstanceType<S3Sdk["S3Client"]>;
 
 let loading: Promise<{ sdk: S3Sdk; client: InstanceType<S3Sdk["S3Client"]> }> | undefined;
 
@@ -23,8 +24,9 @@ export function loadS3() {
  * the SDK then skips its own CRC32) and as the signed payload hash (so request signing does not
  * hash the body again). One hash of the payload in all.
  */
-export async function putPayloadObject(bucket: string, key: string, bytes: Uint8Array, meta: PayloadMeta): Promise<void> {
-  const { sdk, client } = await loadS3();
+export async function putPayloadObject(bucket: string, key: string, bytes: Uint8Array, meta: PayloadMeta, s3?: S3Client): Promise<void> {
+  const { sdk, client: own } = await loadS3();
+  const client = s3 ?? own;
   const command = new sdk.PutObjectCommand({
     Bucket: bucket,
     Key: key,
