@@ -47,13 +47,16 @@ export interface MultipartOutcome {
   readonly commitKey: string;
 }
 
-/** Counts and hashes what passes through, so one pass over the bytes gives the record. */
+/**
+ * Counts and hashes what passes through, so one pass over the bytes gives the record. (Not
+ * `size`: lib-storage reads a body's `size` as its total length.)
+ */
 class Digest extends Transform {
   readonly hash = createHash("sha256");
-  size = 0;
+  bytesSeen = 0;
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
-    this.size += chunk.length;
+    this.bytesSeen += chunk.length;
     callback(null, chunk);
   }
 }
@@ -104,7 +107,7 @@ export async function uploadMultipart(
   } finally {
     settings.abortSignal?.removeEventListener("abort", onAbort);
   }
-  const meta: PayloadMeta = { ...head, size: digest.size, sha256: digest.hash.digest("hex") };
+  const meta: PayloadMeta = { ...head, size: digest.bytesSeen, sha256: digest.hash.digest("hex") };
   if (settings.contentLength !== undefined && settings.contentLength !== meta.size) {
     throw new PayloadUploadError(
       `The stream gave ${meta.size} bytes; contentLength said ${settings.contentLength}. s3://${bucket}/${key} is left uncommitted`,
