@@ -40,7 +40,7 @@ async function randomFile(size: number): Promise<{ file: string; sha256: string 
   for (let left = size; left > 0; left -= MiB) {
     const chunk = randomBytes(Math.min(MiB, left));
     hash.update(chunk);
-    if (!out.write(chunk)) await new Promise((resolve) => out.once("drain", resolve));
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
   }
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
   return { file, sha256: hash.digest("hex") };

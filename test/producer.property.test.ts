@@ -108,7 +108,7 @@ describe("sendPayload round-trips through the local cloud", () => {
           routes.add(await checkDelivered(r, bytes, format));
         },
       ),
-      { numRuns: 24, seed, includeErrorInReport: true, examples: [[PART + 1, 7, "readable", [PART + 1], "binary"], [0, 1, "async-iterable", [1], "binary"]] },
+      { numRuns: 16, seed, includeErrorInReport: true, examples: [[PART + 1, 7, "readable", [PART + 1], "binary"], [0, 1, "async-iterable", [1], "binary"]] },
     );
     assert.deepEqual([...routes].sort(), ["inline", "multipart", "put"], "every route was exercised");
   });
@@ -119,14 +119,14 @@ describe("sendPayload round-trips through the local cloud", () => {
         const r = await sendPayload(target, value, options);
         await checkDelivered(r, Buffer.from(JSON.stringify(value), "utf8"), "json");
       }),
-      { numRuns: 12, seed, includeErrorInReport: true },
+      { numRuns: 8, seed, includeErrorInReport: true },
     );
   });
 
   test("a committed multipart payload leaves no object behind once processed", async () => {
     const bytes = bytesOf(PART + 100, 42);
     const r = await sendPayload(target, Readable.from(chunked(bytes, [65_536])), options);
-    assert.equal(routeOf(r), "multipart");
+    assert.ok(r.route === "s3" && r.upload === "multipart");
     await p.delivery(r.id, 30_000);
     await p.cloud.idle();
     const listed = await p.s3.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: r.key }));
