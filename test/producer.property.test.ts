@@ -133,6 +133,25 @@ describe("sendPayload round-trips through the local cloud", () => {
     assert.deepEqual(listed.Contents ?? [], [], "data and commit objects were deleted after processing");
   });
 
+  test("an interrupted multipart upload leaves no object that triggers the consumer", async () => {
+    const before = p.cloud.logs.length;
+    async function* failing() {
+      yield bytesOf(2 * PART + 10, 9);
+      throw new Error("producer interrupted");
+    }
+    // leavePartsOnError: as a producer killed mid-upload would, it leaves its parts to the lifecycle rule.
+    const error = await sendPayload(target, failing(), { ...options, leavePartsOnError: true }).then(
+      () => assert.fail("the upload should fail"),
+      (e: unknown) => e as Error & { key: string },
+    );
+    assert.equal(error.name, "PayloadUploadError");
+    await p.cloud.idle();
+    const listed = await p.s3.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: error.key }));
+    assert.deepEqual(listed.Contents ?? [], [], "no object exists under the upload's key");
+    const invoked = p.cloud.logs.slice(before).filter((l) => l.functionName === DEFAULT_CONSUMER_NAME && l.line.startsWith("START"));
+    assert.deepEqual(invoked, [], "the consumer was not invoked");
+  });
+
   test("bad options are refused by name", async () => {
     await assert.rejects(sendPayload(target, {}, { partSize: 1024 }), InvalidSendOptionsError);
     await assert.rejects(sendPayload(target, {}, { alwaysUseS3: true } as SendPayloadOptions), /Unknown option "alwaysUseS3"/);
