@@ -81,10 +81,12 @@ const size = fc.oneof(
   fc.integer({ min: PART + 1, max: 2 * PART + 4096 }),
 );
 
+/** Splits `bytes` by `sizes`, cycled; at most about 4,096 chunks, so tiny chunks of a large payload stay affordable. */
 function* chunked(bytes: Buffer, sizes: readonly number[]): Generator<Buffer> {
+  const floor = Math.ceil(bytes.length / 4096);
   let at = 0;
   for (let i = 0; at < bytes.length; i++) {
-    const n = sizes[i % sizes.length]!;
+    const n = Math.max(floor, sizes[i % sizes.length]!);
     yield bytes.subarray(at, at + n);
     at += n;
   }
