@@ -124,7 +124,7 @@ async function senderCpu(handler: Handler, cases: readonly CpuCase[], runs: numb
       const sendMs = await cpuMs(() =>
         body
           ? lambda.send(new InvokeCommand({ FunctionName: config.consumerFunction, InvocationType: "Event", Payload: body }))
-          : putPayloadObject(config.bucket, payloadObjectKey(config.prefix, meta), payload.bytes, meta, config.sdkTimeouts),
+          : loadS3(config.sdkTimeouts).then(({ client }) => putPayloadObject(config.bucket, payloadObjectKey(config.prefix, meta), payload.bytes, meta, client)),
       );
       let sendWithSdkDefaultsMs: number | undefined;
       if (!body) {

@@ -10,7 +10,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { DEFAULT_CONSUMER_NAME, DEFAULT_PAYLOAD_PREFIX, DEFAULT_SENDER_NAME, EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
+import { DEFAULT_CONSUMER_NAME, DEFAULT_PAYLOAD_PREFIX, EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
 import { LOCAL_BUCKET } from "../local/cloud";
 import { sha256 } from "../local/payloads";
 import { largestBinaryPayload } from "./request-body";
@@ -144,27 +144,30 @@ describe("npm run invoke", { concurrency: 3 }, () => {
     assert.match(unknown.stderr, /^Unknown option '--bogus'.*\nusage: npm run invoke -- <file\|->/s);
   });
 
-  test("the size ceiling: the largest binary file the sender's invoke admits is delivered; a byte more is refused naming the file's size and the limit", async () => {
+  test("the size ceiling: the largest binary file the sender's invoke admits goes through the sender; a byte more, and a file over 6 MiB, go directly through the library", async () => {
     const largest = largestBinaryPayload(SYNC_PAYLOAD_LIMIT_BYTES);
     const fits = path.join(dir, "largest.bin");
     const over = path.join(dir, "over.bin");
-    // Random bytes are not JSON, so both are sent as binary, base64 in the request; and they do not
-    // compress, so the largest one goes through S3 rather than inline compressed.
-    const bytes = randomBytes(largest + 1);
-    await Promise.all([writeFile(fits, bytes.subarray(0, largest)), writeFile(over, bytes)]);
-    const [ok, refused] = await Promise.all([invoke([fits, ...endpoint()]), invoke([over, ...endpoint()])]);
+    const big = path.join(dir, "big.bin");
+    // 0xff never occurs in UTF-8, so all are sent as binary, base64 in the request; random bytes
+    // do not compress, so none of them can go inline.
+    const bytes = Buffer.concat([Buffer.from([0xff]), randomBytes(largest)]);
+    const bigBytes = Buffer.concat([Buffer.from([0xff]), randomBytes(SYNC_PAYLOAD_LIMIT_BYTES + 3_000_000)]);
+    await Promise.all([writeFile(fits, bytes.subarray(0, largest)), writeFile(over, bytes), writeFile(big, bigBytes)]);
+    const s3 = ["--s3-endpoint-url", server.cloud.s3Endpoint];
+    const [ok, direct, multipart] = await Promise.all([invoke([fits, ...endpoint()]), invoke([over, ...endpoint(), ...s3]), invoke([big, ...endpoint(), ...s3])]);
 
     const r = printedResponse(ok);
     assert.deepEqual({ route: r.route, format: r.format, size: r.size, sha256: r.sha256 }, { route: "s3", format: "binary", size: largest, sha256: sha256(bytes.subarray(0, largest)) });
     assert.equal((await server.printedDelivery(r.id)).json.sha256, r.sha256);
 
-    assert.equal(refused.code, 1, transcript(refused));
-    assert.equal(refused.stdout, "");
-    const fmt = new Intl.NumberFormat("en-US").format;
-    assert.equal(
-      refused.stderr,
-      `${over} is ${fmt(largest + 1)} bytes; sent as binary (base64), that is a ${fmt(SYNC_PAYLOAD_LIMIT_BYTES + 2)}-byte request to ${DEFAULT_SENDER_NAME}, over Lambda's limit of ${fmt(SYNC_PAYLOAD_LIMIT_BYTES)} bytes for a synchronous invoke.\n` +
-        `The sender takes at most ${fmt(SYNC_PAYLOAD_LIMIT_BYTES)} bytes of JSON or ${fmt(largest)} bytes of binary; larger payloads are not supported yet (README, "How large a payload can be").\n`,
-    );
+    for (const [run, expected, upload] of [[direct, bytes, "put"], [multipart, bigBytes, "multipart"]] as const) {
+      const d = printedResponse(run) as SenderResponse & { upload?: string };
+      assert.deepEqual(
+        { route: d.route, upload: d.upload, format: d.format, size: d.size, sha256: d.sha256 },
+        { route: "s3", upload, format: "binary", size: expected.length, sha256: sha256(expected) },
+      );
+      assert.equal((await server.printedDelivery(d.id, 30_000)).json.sha256, d.sha256);
+    }
   });
 });

@@ -2,15 +2,15 @@
  * `npm run invoke -- <file|-> [options]`: sends a payload through SendPayloadFunction and prints
  * its response (route, id, size, sha256, bucket/key). Exits 1 if the sender fails, 2 on bad usage.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
 import { ConfigError } from "../stacks/config";
 import { loadProjectConfig } from "../stacks/project-config";
 import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line";
-import { DEFAULT_LAMBDA_PORT } from "./ports";
+import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports";
 import { largestBinaryPayload, requestBodyFor } from "./request-body";
 
-const USAGE = "usage: npm run invoke -- <file|-> [--target local|aws] [--endpoint-url URL] [--function-name NAME] [--region REGION] [--binary]";
+const USAGE = "usage: npm run invoke -- <file|-> [--target local|aws] [--endpoint-url URL] [--function-name NAME] [--region REGION] [--binary] [--bucket NAME] [--s3-endpoint-url URL]";
 const fmt = new Intl.NumberFormat("en-US").format;
 /** The largest payloads a request limit admits: the sender is handed the payload in its own invoke. */
 const ceiling = (requestLimit: number) =>
@@ -27,10 +27,15 @@ its response: the route (inline or s3), the payload's id, size and sha256, and t
   --function-name NAME  the sender to invoke (default: the configured sender name)
   --region REGION       overrides AWS_REGION, AWS_DEFAULT_REGION and the configured region
   --binary              send the exact file bytes as binary even when they are JSON
+  --bucket NAME         payload bucket for payloads sent directly (default: the configured bucket;
+                        local: the local cloud's)
+  --s3-endpoint-url URL S3 endpoint for payloads sent directly (local default: http://127.0.0.1:${DEFAULT_S3_PORT})
   -h, --help            print this help
 
 Size: Lambda accepts a synchronous request of up to ${fmt(SYNC_PAYLOAD_LIMIT_BYTES)} bytes, so the sender takes
-${ceiling(SYNC_PAYLOAD_LIMIT_BYTES)} (base64 makes binary 4/3 larger).
+${ceiling(SYNC_PAYLOAD_LIMIT_BYTES)} (base64 makes binary 4/3 larger). Larger payloads
+are sent directly with the producer library, as binary (the exact bytes), to the consumer function
+and the bucket: S3 multipart, streamed from the file, with a progress bar on a terminal.
 
 Exit status: 0 sent; 1 the invocation or the sender failed; 2 bad usage or an unreadable file.`;
 
@@ -67,7 +72,7 @@ function tooLargeMessage(source: string, input: Uint8Array, request: { body: Uin
       : `sent as JSON, that is a ${fmt(request.body.length)}-byte request`;
   return [
     `${what} is ${fmt(input.length)} bytes; ${sent} to ${functionName}, over Lambda's limit of ${fmt(limit)} bytes for a synchronous invoke.`,
-    `The sender takes ${ceiling(limit)}; larger payloads are not supported yet (README, "How large a payload can be").`,
+    `The sender takes ${ceiling(limit)}; larger files are sent directly with the producer library (README, "How large a payload can be").`,
   ].join("\n");
 }
 
@@ -81,6 +86,8 @@ async function main(argv: string[]): Promise<number> {
       "function-name": { type: "string" },
       region: { type: "string" },
       binary: { type: "boolean", default: false },
+      bucket: { type: "string" },
+      "s3-endpoint-url": { type: "string" },
     },
     true,
   );
@@ -96,8 +103,12 @@ async function main(argv: string[]): Promise<number> {
   const functionName = values["function-name"] ?? config.senderFunctionName;
   const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? config.region;
   const source = positionals[0]!;
+  // A file that cannot fit the sender's request is streamed from disk, never read whole.
+  const fileSize = source === "-" ? undefined : await stat(source).then((s) => (s.isFile() ? s.size : undefined), () => undefined);
+  if (fileSize !== undefined && fileSize > SYNC_PAYLOAD_LIMIT_BYTES) return direct(values, config, region, { file: source, size: fileSize });
   const input = await readInput(source);
   const request = requestBodyFor(input, values.binary);
+  if (request.body.length > SYNC_PAYLOAD_LIMIT_BYTES) return direct(values, config, region, { bytes: input });
 
   // The SDK is loaded only to invoke: --help and bad usage answer without it.
   const [{ LambdaClient }, { invokeSender, localLambdaClient, SenderError }] = await Promise.all([import("@aws-sdk/client-lambda"), import("./sender-client")]);
@@ -117,6 +128,48 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   } finally {
     client.destroy();
+  }
+}
+
+/** Sends through the producer library, to the consumer function and bucket, and prints what it did. */
+async function direct(
+  values: { target?: string; "endpoint-url"?: string; bucket?: string; "s3-endpoint-url"?: string },
+  config: ReturnType<typeof loadProjectConfig>,
+  region: string,
+  source: import("./direct-send").DirectSource,
+): Promise<number> {
+  const local = values.target !== "aws";
+  // Loaded here only: local/cloud.ts brings the bundler along.
+  const bucket = values.bucket ?? (local ? (await import("../local/cloud")).LOCAL_BUCKET : config.bucketName);
+  if (bucket === undefined) {
+    throw new UsageError(
+      "This payload is larger than the sender function accepts, so it goes to the bucket directly; the bucket name is generated:\n" +
+        "pass --bucket \"$(terraform -chdir=cdktf.out/stacks/<stack> output -raw bucket_name)\"",
+    );
+  }
+  const { sendDirect } = await import("./direct-send");
+  const target = {
+    local,
+    region,
+    consumerFunction: config.consumerFunctionName,
+    bucket,
+    ...(local
+      ? {
+          lambdaEndpoint: values["endpoint-url"] ?? process.env.AWS_ENDPOINT_URL_LAMBDA ?? `http://127.0.0.1:${DEFAULT_LAMBDA_PORT}`,
+          s3Endpoint: values["s3-endpoint-url"] ?? process.env.AWS_ENDPOINT_URL_S3 ?? `http://127.0.0.1:${DEFAULT_S3_PORT}`,
+        }
+      : {
+          ...(values["endpoint-url"] !== undefined && { lambdaEndpoint: values["endpoint-url"] }),
+          ...(values["s3-endpoint-url"] !== undefined && { s3Endpoint: values["s3-endpoint-url"] }),
+        }),
+  };
+  try {
+    console.log(JSON.stringify(await sendDirect(target, source), null, 2));
+    return 0;
+  } catch (err) {
+    const message = `${(err as Error).name}: ${(err as Error).message}`;
+    console.error(local && /ECONNREFUSED/.test(String((err as Error).message) + String((err as { cause?: unknown }).cause)) ? `${message}\nIs the local cloud running? Start it with \`npm run local\`.` : message);
+    return 1;
   }
 }
 

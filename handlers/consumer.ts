@@ -4,18 +4,22 @@
  * `processPayload`. Anything else is rejected with an error naming what is wrong, never
  * processed as data.
  */
+import { tmpdir } from "node:os";
 import { describeError, isNoSuchKey } from "../lib/aws-errors";
-import { consumerConfig } from "../lib/function-config";
+import { consumerConfig, consumerStreamAboveBytes } from "../lib/function-config";
 import { idempotentProcessor } from "../lib/idempotency";
 import { log } from "../lib/log";
-import { decodeInlineEvent, InvalidPayloadError, isInlineEvent, verify } from "../lib/payload-codec";
+import { decodeInlineEvent, InvalidPayloadError, isInlineEvent } from "../lib/payload-codec";
 import { fromObjectMetadata } from "../lib/payload-object";
+import { commitOf, isAwaitingCommit } from "../lib/payload-commit";
+import { readVerified, spoolVerified } from "../lib/payload-stream";
 import { loadS3 } from "../lib/s3-client";
 import { isS3Notification, MalformedEventError, parseS3Event, type ObjectCreatedRecord } from "../lib/s3-event";
-import { processPayload, type DeliveredPayload } from "./process-payload";
+import { processPayload, processPayloadStream, type DeliveredPayload } from "./process-payload";
 
 const config = consumerConfig(process.env);
 const idempotency = idempotentProcessor({ ...config.idempotency, sdkTimeouts: config.sdkTimeouts });
+const streamAboveBytes = consumerStreamAboveBytes(process.env);
 
 /** The part of the Lambda context the consumer uses. */
 interface Context {
@@ -25,7 +29,8 @@ interface Context {
 export async function handler(event: unknown, context: Context): Promise<void> {
   if (isInlineEvent(event)) {
     const { meta, bytes, encoding } = decodeInlineEvent(event);
-    await processOnce(bytes, { ...meta, route: "inline", ...(encoding !== undefined && { encoding }) }, context);
+    const delivered: DeliveredPayload = { ...meta, route: "inline", ...(encoding !== undefined && { encoding }) };
+    await processOnce(delivered, context, () => processPayload(bytes, delivered));
     return;
   }
   if (!isS3Notification(event)) {
@@ -77,22 +82,64 @@ async function consumeObject(record: ObjectCreatedRecord, context: Context): Pro
     });
     return;
   }
-  const meta = fromObjectMetadata(object.Metadata, where);
-  if (record.size !== undefined && record.size !== meta.size) {
+  if (isAwaitingCommit(object.Metadata)) {
+    // A multipart payload's record arrives with its commit object, which triggers its own event.
+    discard(object.Body);
+    log("info", "payload object awaits its commit; it is processed when the commit arrives", { bucket: record.bucket, key: record.key });
+    return;
+  }
+  const commit = commitOf(object.Metadata, record.key, where);
+  const meta = commit ? commit.meta : fromObjectMetadata(object.Metadata, where);
+  let key = record.key;
+  if (commit) {
+    discard(object.Body);
+    key = commit.objectKey;
+    try {
+      object = await client.send(new sdk.GetObjectCommand({ Bucket: record.bucket, Key: key }));
+    } catch (err) {
+      if (!isNoSuchKey(err)) throw err;
+      // Processed before, and the commit's own delete did not happen: finish the clean-up.
+      log("warn", "committed payload object is gone; treating this as a repeated delivery of a processed payload", { bucket: record.bucket, key });
+      if (config.deleteAfterProcessing) await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: record.key }));
+      return;
+    }
+    if (object.ContentLength !== undefined && object.ContentLength !== meta.size) {
+      throw new InvalidPayloadError(`s3://${record.bucket}/${key} is ${object.ContentLength} bytes; the sender recorded ${meta.size}`);
+    }
+  } else if (record.size !== undefined && record.size !== meta.size) {
     throw new InvalidPayloadError(`${where} is ${record.size} bytes in the notification; the sender recorded ${meta.size}`);
   }
-  if (!object.Body) throw new InvalidPayloadError(`${where} has no body`);
-  const bytes = await object.Body.transformToByteArray();
-  const sha256 = verify(meta, bytes, where);
-  await processOnce(bytes, { ...meta, sha256, route: "s3", bucket: record.bucket, key: record.key }, context);
+  const source = `s3://${record.bucket}/${key}`;
+  if (!object.Body) throw new InvalidPayloadError(`${source} has no body`);
+  const body = object.Body as AsyncIterable<Uint8Array>;
+  const delivered = { ...meta, route: "s3" as const, bucket: record.bucket, key };
+  if (meta.size <= streamAboveBytes) {
+    const { bytes, sha256 } = await readVerified(body, meta, source);
+    const verified = { ...delivered, sha256 };
+    await processOnce(verified, context, () => processPayload(bytes, verified));
+  } else {
+    const spooled = await spoolVerified(body, meta, source, tmpdir());
+    try {
+      const verified = { ...delivered, sha256: spooled.sha256 };
+      await processOnce(verified, context, () => processPayloadStream(spooled.open(), verified));
+    } finally {
+      await spooled.remove();
+    }
+  }
   if (config.deleteAfterProcessing) {
-    await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: record.key }));
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: key }));
+    if (commit) await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: record.key }));
   }
 }
 
-/** `processPayload` at most once per payload id; a repeat is logged, not processed. */
-async function processOnce(bytes: Uint8Array, delivered: DeliveredPayload, context: Context): Promise<void> {
-  const outcome = await idempotency.run(delivered, context.getRemainingTimeInMillis(), () => processPayload(bytes, delivered));
+/** Closes a body that will not be read, so its connection is released. */
+function discard(body: unknown): void {
+  (body as { destroy?: () => void } | undefined)?.destroy?.();
+}
+
+/** The business function at most once per payload id; a repeat is logged, not processed. */
+async function processOnce(delivered: DeliveredPayload, context: Context, process: () => Promise<void>): Promise<void> {
+  const outcome = await idempotency.run(delivered, context.getRemainingTimeInMillis(), process);
   if (outcome === "repeated") {
     log("info", "repeated delivery absorbed: payload already processed", {
       id: delivered.id,

@@ -162,3 +162,29 @@ function sdkTimeoutEnvironment(s: PipelineSettings): Record<string, string> {
     [ENV.sdkRequestTimeoutMs]: String(s.sdkRequestTimeoutMs),
   };
 }
+
+/**
+ * Payloads larger than one part go up as S3 multipart uploads, hashed while they stream, so their
+ * size and sha256 are only known after the last part: too late for the object's metadata. The
+ * data object is marked as awaiting its commit, and an empty commit object (the data key plus
+ * {@link COMMIT_KEY_SUFFIX}) carrying the complete record is written once the upload completed.
+ * The consumer processes a payload on its commit; an upload that never completes, or is never
+ * committed, is never processed.
+ */
+export const MULTIPART_METADATA = {
+  /** On the data object: "true" until the commit object exists. */
+  awaitingCommit: "payload-awaiting-commit",
+  /** On the commit object: the key of the data object it commits. */
+  objectKey: "payload-object-key",
+} as const;
+export const COMMIT_KEY_SUFFIX = ".commit";
+
+/** S3's smallest multipart part (all but the last) and most parts per upload. */
+export const S3_MIN_PART_BYTES = 5_242_880;
+export const S3_MAX_PARTS = 10_000;
+/** Payloads up to one part go up in a single PUT; larger ones as multipart uploads of these parts. */
+export const DEFAULT_PART_SIZE_BYTES = 8_388_608;
+
+/** Consumer only: payloads above this many bytes are verified while spooling to ephemeral storage. */
+export const STREAM_ABOVE_ENV = "STREAM_ABOVE_BYTES";
+export const DEFAULT_STREAM_ABOVE_BYTES = 16_777_216;

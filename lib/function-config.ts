@@ -1,7 +1,7 @@
 /**
  * Each function's configuration, read once at start-up from the variables named in the contract.
  */
-import { DEFAULTS, ENV } from "./contract";
+import { DEFAULT_STREAM_ABOVE_BYTES, DEFAULTS, ENV, STREAM_ABOVE_ENV } from "./contract";
 import { boolean, integerInRange, optionalString, requiredString } from "./env";
 import { sdkTimeouts, type SdkTimeouts } from "./sdk-timeouts";
 
@@ -56,4 +56,9 @@ export function consumerConfig(env: Env): ConsumerConfig {
     },
     sdkTimeouts: sdkTimeouts(env),
   };
+}
+
+/** Consumer only: above this size a payload object is verified while spooling to `spoolDir`, not buffered. */
+export function consumerStreamAboveBytes(env: Env): number {
+  return integerInRange(env, STREAM_ABOVE_ENV, DEFAULT_STREAM_ABOVE_BYTES, 0, Number.MAX_SAFE_INTEGER);
 }

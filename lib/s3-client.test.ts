@@ -31,7 +31,7 @@ test("PutObject sends the payload as it is, with the sender's sha256 as checksum
   try {
     const bytes = Buffer.from('{"key":"value","n":[1,2,3]}');
     const meta: PayloadMeta = { id: "id-1", format: "json", size: bytes.length, sha256: sha256Hex(bytes), sentAt: "2026-12-01T00:00:00.000Z" };
-    await putPayloadObject("bucket", "payloads/2026/12/01/id-1.json", bytes, meta, { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000 });
+    await putPayloadObject("bucket", "payloads/2026/12/01/id-1.json", bytes, meta);
 
     assert.equal(seen.length, 1);
     const { method, url, headers, body } = seen[0]!;

@@ -8,16 +8,21 @@ import type { PayloadMeta } from "./payload-codec";
 import { clientTimeoutConfig, type SdkTimeouts } from "./sdk-timeouts";
 
 type S3Sdk = typeof import("@aws-sdk/client-s3");
+type S3Client = InstanceType<S3Sdk["S3Client"]>;
 
 let loading: Promise<{ sdk: S3Sdk; client: InstanceType<S3Sdk["S3Client"]> }> | undefined;
 
-/** The first call's timeouts apply: a function reads its configuration once. */
-export function loadS3(timeouts: SdkTimeouts) {
+/**
+ * The first call's timeouts apply: a function reads its configuration once. Without timeouts the
+ * client keeps the SDK's (producers outside Lambda, such as `npm run invoke` uploading a large file
+ * over a slow link, must not have a part cut off after a function's few seconds).
+ */
+export function loadS3(timeouts?: SdkTimeouts) {
   // The consumer checks every object's sha256 against the sender's record itself; the SDK's own
   // response checksum validation would hash each body a second time.
   loading ??= import("@aws-sdk/client-s3").then((sdk) => ({
     sdk,
-    client: new sdk.S3Client({ ...clientTimeoutConfig(timeouts), responseChecksumValidation: "WHEN_REQUIRED" }),
+    client: new sdk.S3Client({ ...(timeouts && clientTimeoutConfig(timeouts)), responseChecksumValidation: "WHEN_REQUIRED" }),
   }));
   return loading;
 }
@@ -28,8 +33,9 @@ export function loadS3(timeouts: SdkTimeouts) {
  * the SDK then skips its own CRC32) and as the signed payload hash (so request signing does not
  * hash the body again). One hash of the payload in all.
  */
-export async function putPayloadObject(bucket: string, key: string, bytes: Uint8Array, meta: PayloadMeta, timeouts: SdkTimeouts): Promise<void> {
-  const { sdk, client } = await loadS3(timeouts);
+export async function putPayloadObject(bucket: string, key: string, bytes: Uint8Array, meta: PayloadMeta, s3?: S3Client): Promise<void> {
+  const { sdk, client: own } = await loadS3();
+  const client = s3 ?? own;
   const command = new sdk.PutObjectCommand({
     Bucket: bucket,
     Key: key,

@@ -81,7 +81,8 @@ function serve(bundleFile: string, marker: string): void {
       const reply: ResultMessage = {
         type: "result",
         requestId: message.requestId,
-        maxRssBytes: process.memoryUsage.rss(),
+        // The process's peak, as Lambda's Max Memory Used is; maxRSS is in KiB.
+        maxRssBytes: process.resourceUsage().maxRSS * 1024,
         initDurationMs,
         ...outcome,
       };
