@@ -47,6 +47,8 @@ export interface StackConfig {
   readonly runtime: LambdaRuntime;
   readonly architecture: LambdaArchitecture;
   readonly memorySize: number;
+  /** The consumer's ephemeral storage (/tmp), where payloads above its streaming threshold are verified. */
+  readonly consumerEphemeralStorageMb: number;
   readonly timeout: number;
   readonly logRetentionDays: number;
   readonly maxRetryAttempts: number;
@@ -100,6 +102,8 @@ export const STACK_DEFAULTS = {
   runtime: "nodejs22.x",
   architecture: "arm64",
   memorySize: 512,
+  // Lambda's default; payloads larger than this cannot be verified by the consumer (README).
+  consumerEphemeralStorageMb: 512,
   timeout: 30,
   logRetentionDays: 14,
   maxRetryAttempts: 2,
@@ -151,6 +155,11 @@ export const SETTINGS = {
   runtime: { context: "runtime", env: "STACK_RUNTIME", description: "Lambda runtime (also the esbuild target)" },
   architecture: { context: "architecture", env: "STACK_ARCHITECTURE", description: "Lambda architecture" },
   memorySize: { context: "memorySize", env: "STACK_MEMORY_SIZE", description: "Memory of each function, in MB" },
+  consumerEphemeralStorageMb: {
+    context: "consumerEphemeralStorageMb",
+    env: "STACK_CONSUMER_EPHEMERAL_STORAGE_MB",
+    description: "The consumer's ephemeral storage (/tmp), in MB: large payloads are verified there",
+  },
   timeout: { context: "timeout", env: "STACK_TIMEOUT", description: "Timeout of each function, in seconds" },
   logRetentionDays: { context: "logRetentionDays", env: "STACK_LOG_RETENTION_DAYS", description: "Log group retention in days (0 = never expire)" },
   maxRetryAttempts: { context: "maxRetryAttempts", env: "STACK_MAX_RETRY_ATTEMPTS", description: "Consumer async retry attempts" },
@@ -364,6 +373,7 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
     runtime: read("runtime", oneOf(Object.keys(RUNTIMES) as LambdaRuntime[]), STACK_DEFAULTS.runtime),
     architecture: read("architecture", oneOf(ARCHITECTURES), STACK_DEFAULTS.architecture),
     memorySize: read("memorySize", integer(128, 10_240, " MB"), STACK_DEFAULTS.memorySize),
+    consumerEphemeralStorageMb: read("consumerEphemeralStorageMb", integer(512, 10_240, " MB"), STACK_DEFAULTS.consumerEphemeralStorageMb),
     timeout: (functionTimeout = read("timeout", integer(1, 900, " seconds"), STACK_DEFAULTS.timeout)),
     logRetentionDays: read("logRetentionDays", oneOf(LOG_RETENTION_DAYS), STACK_DEFAULTS.logRetentionDays),
     maxRetryAttempts: read("maxRetryAttempts", integer(0, 2), STACK_DEFAULTS.maxRetryAttempts),

@@ -34,6 +34,11 @@ export interface NodejsFunctionProps {
   readonly architecture?: LambdaArchitecture;
   /** @default 512 (MB) */
   readonly memorySize?: number;
+  /**
+   * Ephemeral storage (/tmp), in MB (512 to 10,240).
+   * @default 512
+   */
+  readonly ephemeralStorageMb?: number;
   /** @default 30 (seconds) */
   readonly timeout?: number;
   /** @default 14 (days) */
@@ -107,6 +112,7 @@ export class NodejsFunction extends Construct {
       runtime: props.runtime ?? STACK_DEFAULTS.runtime,
       architectures: [props.architecture ?? STACK_DEFAULTS.architecture],
       memorySize: props.memorySize ?? STACK_DEFAULTS.memorySize,
+      ephemeralStorage: { size: props.ephemeralStorageMb ?? 512 },
       timeout: props.timeout ?? STACK_DEFAULTS.timeout,
       filename: this.asset.path,
       // In hashicorp/aws 5.5x+ and 6.x this is only an update trigger (the deployed hash is the

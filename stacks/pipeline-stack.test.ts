@@ -213,6 +213,13 @@ describe("functions", () => {
     }
   });
 
+  test("the consumer's ephemeral storage is 512 MB by default and configurable; the sender keeps 512", () => {
+    for (const name of [DEFAULT_SENDER_NAME, DEFAULT_CONSUMER_NAME]) assert.deepEqual(fn(tf, name).lambda.block.ephemeral_storage, { size: 512 }, name);
+    const t = variant({ consumerEphemeralStorageMb: 10_240 }).tf;
+    assert.deepEqual(fn(t, DEFAULT_CONSUMER_NAME).lambda.block.ephemeral_storage, { size: 10_240 });
+    assert.deepEqual(fn(t, DEFAULT_SENDER_NAME).lambda.block.ephemeral_storage, { size: 512 });
+  });
+
   test("nodejs24.x, x86_64, memory and timeout are configurable", () => {
     const t = variant({ runtime: "nodejs24.x", architecture: "x86_64", memorySize: 1024, timeout: 60 }).tf;
     for (const name of [DEFAULT_SENDER_NAME, DEFAULT_CONSUMER_NAME]) {

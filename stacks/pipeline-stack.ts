@@ -96,6 +96,7 @@ export class PipelineStack extends TerraformStack {
 
     this.consumer = new NodejsFunction(this, "consumer", {
       ...common,
+      ephemeralStorageMb: config.consumerEphemeralStorageMb,
       functionName: config.consumerFunctionName,
       bundle: bundles.consumer,
       environment: consumerEnvironment(settings),

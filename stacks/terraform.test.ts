@@ -272,8 +272,8 @@ describe("the synthesized stack through real terraform, against moto_server", { 
       ] as const) {
         const fn = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
         assert.deepEqual(
-          { runtime: fn.Runtime, architectures: fn.Architectures, memory: fn.MemorySize, timeout: fn.Timeout, handler: fn.Handler, env: fn.Environment?.Variables },
-          { runtime: config.runtime, architectures: [config.architecture], memory: config.memorySize, timeout: config.timeout, handler: "index.handler", env: environment },
+          { runtime: fn.Runtime, architectures: fn.Architectures, memory: fn.MemorySize, storage: fn.EphemeralStorage?.Size, timeout: fn.Timeout, handler: fn.Handler, env: fn.Environment?.Variables },
+          { runtime: config.runtime, architectures: [config.architecture], memory: config.memorySize, storage: 512, timeout: config.timeout, handler: "index.handler", env: environment },
           name,
         );
       }
