@@ -140,6 +140,12 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+/** A plan's exit code (0 no changes, 2 changes) and what it would do to each address. */
+export interface PlanResult {
+  readonly code: number;
+  readonly changes: Record<string, string>;
+}
+
 export class TerraformError extends Error {
   override readonly name = "TerraformError";
   constructor(
@@ -247,7 +253,7 @@ export class TerraformWorkdir {
    * "replace", "delete", "read" for data sources deferred to apply), from its machine-readable
    * output, so no second provider start is needed for `show -json`. Exit code 2 means changes.
    */
-  async plan(args: readonly string[] = []): Promise<{ code: number; changes: Record<string, string> }> {
+  async plan(args: readonly string[] = []): Promise<PlanResult> {
     const result = await this.run(["plan", "-json", "-input=false", "-detailed-exitcode", ...args], [0, 2]);
     const changes: Record<string, string> = {};
     for (const line of result.stdout.split("\n")) {

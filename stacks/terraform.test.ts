@@ -50,7 +50,7 @@ import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULTS, DEFAULT_SENDER_NA
 import { failureRecordKey } from "../lib/failure-records";
 import { findExecutable } from "../local/executables";
 import { MOTO_INSTALL_HINT, MOTO_SERVER, startMotoServer, type MotoServer } from "../local/moto-server";
-import { findTerraformTools, TerraformWorkdir } from "../local/terraform";
+import { findTerraformTools, TerraformWorkdir, type PlanResult } from "../local/terraform";
 import { DEFAULT_STACK_NAME, idempotencyTableName, loadStackConfig, pipelineSettings, STACK_DEFAULTS } from "./config";
 import { IDEMPOTENCY_ACTIONS } from "./idempotency-table";
 import { projectCopyBase, stackDirOf, synthIn } from "./project-copy";
@@ -71,8 +71,12 @@ describe("the synthesized stack through real terraform, against moto_server", { 
   let copies: ReturnType<typeof projectCopyBase>;
   let work: TerraformWorkdir;
   let base: string;
-  /** Synth outputs of the variants, made while the base stack applies. */
-  let variants: Promise<{ codeChange: string; memoryChange: string }>;
+  /**
+   * Working directories of the variants (synthesized and initialized while the base stack
+   * applies, mostly waiting), planned against the applied state beside the second plan.
+   */
+  let variants: Promise<{ codeChange: TerraformWorkdir; memoryChange: TerraformWorkdir }>;
+  let plans: { second: Promise<PlanResult>; codeChange: Promise<PlanResult>; memoryChange: Promise<PlanResult> };
   let outputs: Record<string, string>;
   let clients: {
     s3: S3Client;
@@ -112,13 +116,24 @@ describe("the synthesized stack through real terraform, against moto_server", { 
       appendFileSync(path.join(b, "handlers", "consumer.ts"), '\nconsole.debug("a consumer-only code change");\n');
       const memoryOut = path.join(a, "out-memory");
       await Promise.all([synthIn(b, SETTINGS), synthIn(a, { ...SETTINGS, STACK_MEMORY_SIZE: "1024", CDKTF_OUTDIR: memoryOut })]);
-      return { codeChange: stackDirOf(b), memoryChange: path.join(memoryOut, "stacks", DEFAULT_STACK_NAME) };
+      const workdir = async (name: string, stackDir: string) => {
+        const w = new TerraformWorkdir(path.join(copies.base, name), tools!, server);
+        await w.load(stackDir, { localState: false });
+        await w.init({ s3Backend: true });
+        return w;
+      };
+      const [codeChange, memoryChange] = await Promise.all([
+        workdir("work-code-change", stackDirOf(b)),
+        workdir("work-memory-change", path.join(memoryOut, "stacks", DEFAULT_STACK_NAME)),
+      ]);
+      return { codeChange, memoryChange };
     })();
     variants.catch(() => {}); // awaited by the tests that use them
   });
 
   after(async () => {
     await variants?.catch(() => {});
+    if (plans) await Promise.allSettled(Object.values(plans));
     await server?.stop();
     if (copies) await rm(copies.base, { recursive: true, force: true });
   });
@@ -156,6 +171,12 @@ describe("the synthesized stack through real terraform, against moto_server", { 
     outputs = Object.fromEntries(
       Object.entries(JSON.parse((await work.run(["output", "-json"])).stdout) as Record<string, { value: string }>).map(([k, v]) => [k, v.value]),
     );
+    // Plans only read the state (and take no lock), so the three run side by side; the tests below
+    // each check one. The change plans are not refreshed: the second plan compares the state with
+    // the emulator; they show what the change itself does.
+    const { codeChange, memoryChange } = await variants;
+    plans = { second: work.plan(), codeChange: codeChange.plan(["-refresh=false"]), memoryChange: memoryChange.plan(["-refresh=false"]) };
+    for (const p of Object.values(plans)) p.catch(() => {});
   });
 
   test("the outputs name what was created, and the emulator holds it as configured", async (t) => {
@@ -349,26 +370,21 @@ describe("the synthesized stack through real terraform, against moto_server", { 
   });
 
   test("a second plan, refreshed from the emulator, shows no changes", async () => {
-    const plan = await work.plan();
-    assert.deepEqual(plan, { code: 0, changes: {} });
+    assert.deepEqual(await plans.second, { code: 0, changes: {} });
   });
 
   test("a consumer-only code change plans as exactly one in-place update: the consumer function", async () => {
-    await work.load((await variants).codeChange, { localState: false });
-    // Not refreshed: the state was just compared with the emulator; this is what the change does.
-    assert.deepEqual((await work.plan(["-refresh=false"])).changes, { [functionAddress(base, DEFAULT_CONSUMER_NAME)]: "update" });
+    assert.deepEqual((await plans.codeChange).changes, { [functionAddress(base, DEFAULT_CONSUMER_NAME)]: "update" });
   });
 
   test("a memory size change updates both functions in place and nothing else", async () => {
-    await work.load((await variants).memoryChange, { localState: false });
-    assert.deepEqual((await work.plan(["-refresh=false"])).changes, {
+    assert.deepEqual((await plans.memoryChange).changes, {
       [functionAddress(base, DEFAULT_SENDER_NAME)]: "update",
       [functionAddress(base, DEFAULT_CONSUMER_NAME)]: "update",
     });
   });
 
   test("destroy stops at buckets that still hold a payload or a failure record, and finishes once they are emptied the README's way", async () => {
-    await work.load(base, { localState: false });
     const bucket = outputs.bucket_name!;
     const failureBucket = outputs.failure_bucket_name!;
     // moto does not evaluate aws:SecureTransport, so under the TLS-only policy it refuses every
