@@ -171,11 +171,16 @@ describe("the synthesized stack through real terraform, against moto_server", { 
     outputs = Object.fromEntries(
       Object.entries(JSON.parse((await work.run(["output", "-json"])).stdout) as Record<string, { value: string }>).map(([k, v]) => [k, v.value]),
     );
-    // Plans only read the state (and take no lock), so the three run side by side; the tests below
+    // Plans only read the state; without the lock (as pull request plans run) the three run side
+    // by side (with it, the S3 lockfile refuses the second: PreconditionFailed). The tests below
     // each check one. The change plans are not refreshed: the second plan compares the state with
     // the emulator; they show what the change itself does.
     const { codeChange, memoryChange } = await variants;
-    plans = { second: work.plan(), codeChange: codeChange.plan(["-refresh=false"]), memoryChange: memoryChange.plan(["-refresh=false"]) };
+    plans = {
+      second: work.plan(["-lock=false"]),
+      codeChange: codeChange.plan(["-lock=false", "-refresh=false"]),
+      memoryChange: memoryChange.plan(["-lock=false", "-refresh=false"]),
+    };
     for (const p of Object.values(plans)) p.catch(() => {});
   });
 

@@ -1,13 +1,16 @@
 /**
- * `npm test`: every `*.test.ts`, in lanes that run side by side.
+ * `npm test`: every `*.test.ts`, in three lanes that run side by side, each one file at a time.
  *
- * - One lane per real-terraform test file: each spends minutes with the AWS provider waiting on
- *   the emulator (mostly idle time) and works only in copies of the project.
- * - One lane for everything else, one file at a time: several of those files bundle into the
- *   project's dist/ and start local servers, and must not overlap each other.
+ * - The real-terraform suite: minutes of the AWS provider waiting on the emulator, in copies of
+ *   the project.
+ * - `cli/plan-local.test.ts` (also in a copy), then the files that work in temporary directories
+ *   only: lib/, handlers/, bundling/, stacks/ and test/.
+ * - The files that use the project's own dist/ or cdktf.out/ (cli/ and local/, which bundle and
+ *   start servers from the project, and stacks/project-config.test.ts): they must not overlap.
  *
- * node's own `--test-concurrency` cannot express this (it sorts the files and fills any free slot),
- * hence this runner. It ends with one line, "N passed, N failed, N skipped", and exits 1 on any
+ * The machine's two cores are the limit, so the lanes are balanced by hand to end close together.
+ * node's own `--test-concurrency` cannot express this (it sorts the files and fills any free
+ * slot). The runner ends with one line, "N passed, N failed, N skipped", and exits 1 on any
  * failure.
  */
 import { readdirSync } from "node:fs";
@@ -56,9 +59,16 @@ function lane(files: readonly string[]): Promise<void> {
   });
 }
 
+const SHARES_PROJECT_OUTPUT = (f: string) => f.startsWith("cli/") || f.startsWith("local/") || f === "stacks/project-config.test.ts";
+
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : testFiles();
-const slow = files.filter((f) => REAL_TERRAFORM.includes(f));
-await Promise.all([...slow.map((f) => lane([f])), lane(files.filter((f) => !slow.includes(f)))]);
+const [terraform, planLocal] = REAL_TERRAFORM;
+const lanes = [
+  files.filter((f) => f === terraform),
+  files.filter((f) => f === planLocal || (!REAL_TERRAFORM.includes(f) && !SHARES_PROJECT_OUTPUT(f))),
+  files.filter((f) => !REAL_TERRAFORM.includes(f) && SHARES_PROJECT_OUTPUT(f)),
+];
+await Promise.all(lanes.map((l) => lane(l)));
 console.log(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
 process.exitCode = counts.failed > 0 ? 1 : 0;
