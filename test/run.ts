@@ -1,14 +1,14 @@
 /**
- * `npm test`: every `*.test.ts`, in three lanes that run side by side, each one file at a time.
+ * `npm test`: every `*.test.ts`, three at a time on this 2-core machine.
  *
- * - The real-terraform suite: minutes of the AWS provider waiting on the emulator, in copies of
- *   the project.
- * - `cli/plan-local.test.ts` (also in a copy), then the files that work in temporary directories
- *   only: lib/, handlers/, bundling/, stacks/ and test/.
- * - The files that use the project's own dist/ or cdktf.out/ (cli/ and local/, which bundle and
- *   start servers from the project, and stacks/project-config.test.ts): they must not overlap.
+ * - The real-terraform suite runs from the start, beside everything else: most of its minutes are
+ *   the AWS provider waiting on the emulator.
+ * - Two workers take the other files from one queue, `cli/plan-local.test.ts` (the other long one)
+ *   first, so the work balances itself.
+ * - Files that use the project's own dist/ or cdktf.out/ (cli/ and local/ bundle and start servers
+ *   from the project; stacks/project-config.test.ts creates cdktf.out) never run at the same time
+ *   as each other.
  *
- * The machine's two cores are the limit, so the lanes are balanced by hand to end close together.
  * node's own `--test-concurrency` cannot express this (it sorts the files and fills any free
  * slot). The runner ends with one line, "N passed, N failed, N skipped", and exits 1 on any
  * failure.
@@ -39,7 +39,7 @@ interface TestEvent {
 
 const counts = { passed: 0, failed: 0, skipped: 0 };
 
-function lane(files: readonly string[]): Promise<void> {
+function runFiles(files: readonly string[]): Promise<void> {
   if (files.length === 0) return Promise.resolve();
   const stream = run({ files: files.map((f) => path.join(PROJECT_ROOT, f)), concurrency: 1 });
   stream.on("test:pass", (e: TestEvent) => {
@@ -59,16 +59,38 @@ function lane(files: readonly string[]): Promise<void> {
   });
 }
 
-const SHARES_PROJECT_OUTPUT = (f: string) => f.startsWith("cli/") || f.startsWith("local/") || f === "stacks/project-config.test.ts";
+const SHARES_PROJECT_OUTPUT = (f: string) =>
+  (f.startsWith("cli/") || f.startsWith("local/") || f === "stacks/project-config.test.ts") && !REAL_TERRAFORM.includes(f);
 
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : testFiles();
 const [terraform, planLocal] = REAL_TERRAFORM;
-const lanes = [
-  files.filter((f) => f === terraform),
-  files.filter((f) => f === planLocal || (!REAL_TERRAFORM.includes(f) && !SHARES_PROJECT_OUTPUT(f))),
-  files.filter((f) => !REAL_TERRAFORM.includes(f) && SHARES_PROJECT_OUTPUT(f)),
-];
-await Promise.all(lanes.map((l) => lane(l)));
+const queue = [...files.filter((f) => f === planLocal), ...files.filter((f) => f !== terraform && f !== planLocal)];
+let projectOutputBusy = false;
+let wake: () => void = () => {};
+
+/** Runs queued files one at a time, skipping past a project-output file while another one runs. */
+async function worker(): Promise<void> {
+  while (queue.length > 0) {
+    const next = queue.findIndex((f) => !(projectOutputBusy && SHARES_PROJECT_OUTPUT(f)));
+    if (next < 0) {
+      await new Promise<void>((resolve) => (wake = resolve));
+      continue;
+    }
+    const [file] = queue.splice(next, 1) as [string];
+    const exclusive = SHARES_PROJECT_OUTPUT(file);
+    if (exclusive) projectOutputBusy = true;
+    try {
+      await runFiles([file]);
+    } finally {
+      if (exclusive) {
+        projectOutputBusy = false;
+        wake();
+      }
+    }
+  }
+}
+
+await Promise.all([runFiles(files.filter((f) => f === terraform)), worker(), worker()]);
 console.log(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
 process.exitCode = counts.failed > 0 ? 1 : 0;
