@@ -76,6 +76,7 @@ describe("the synthesized stack through real terraform, against moto_server", { 
    * applies, mostly waiting), planned against the applied state beside the second plan.
    */
   let variants: Promise<{ codeChange: TerraformWorkdir; memoryChange: TerraformWorkdir }>;
+  let firstPlan: Promise<PlanResult>;
   let plans: { second: Promise<PlanResult>; codeChange: Promise<PlanResult>; memoryChange: Promise<PlanResult> };
   let outputs: Record<string, string>;
   let clients: {
@@ -134,6 +135,7 @@ describe("the synthesized stack through real terraform, against moto_server", { 
   after(async () => {
     await variants?.catch(() => {});
     if (plans) await Promise.allSettled(Object.values(plans));
+    if (firstPlan) await Promise.allSettled([firstPlan]);
     await server?.stop();
     if (copies) await rm(copies.base, { recursive: true, force: true });
   });
@@ -142,11 +144,14 @@ describe("the synthesized stack through real terraform, against moto_server", { 
     const init = await work.init({ s3Backend: true });
     assert.match(init.stdout, new RegExp(`Installing hashicorp/aws v${tools!.mirror.version.replace(/\./g, "\\.")}`));
     assert.match(init.stdout, /Successfully configured the backend "s3"/);
+    // Both only read the configuration, so the plan need not wait for validate's provider start.
+    firstPlan = work.plan(["-out=create.tfplan"]);
+    firstPlan.catch(() => {});
     assert.match((await work.run(["validate", "-no-color"])).stdout, /Success! The configuration is valid/);
   });
 
   test("the first plan creates every resource of the stack and nothing else", async () => {
-    const { code, changes } = await work.plan(["-out=create.tfplan"]);
+    const { code, changes } = await firstPlan;
     assert.equal(code, 2);
     const stack = JSON.parse(await readFile(path.join(base, "cdk.tf.json"), "utf8")) as Record<"resource" | "data", Record<string, object>>;
     const addresses = (kind: "resource" | "data") =>
