@@ -113,7 +113,8 @@ interface ColdStartRow {
 
 async function coldStart(cloud: LocalCloud, bundles: Record<FunctionRole, Bundle>): Promise<ColdStartRow[]> {
   step(`cold start: ${coldRuns} runs of each, interleaved; then as many that report their CPU time`);
-  const senderEnv = functionEnv(cloud, senderEnvironment(cloud.settings));
+  // One environment for every case: the consumer reads its own variables at import too.
+  const senderEnv = functionEnv(cloud, { ...consumerEnvironment(cloud.settings), ...senderEnvironment(cloud.settings) });
   // A second set of runs reports CPU time at exit; wall times come from runs without that hook.
   const reportCpu = 'process.on("exit", () => process._rawDebug("cpu " + (process.cpuUsage().user + process.cpuUsage().system)));';
   const esm = (code: string, cpu: boolean) => ["--input-type=module", "-e", `${cpu ? reportCpu : ""}${code}`];
