@@ -91,6 +91,11 @@ describe("the synthesized stack through real terraform, against moto_server", { 
   };
 
   before(async () => {
+    // The emulator starts while the project is copied and synthesized.
+    copies = projectCopyBase("terraform-");
+    const a = copies.copy("a");
+    const synthesized = synthIn(a, SETTINGS);
+    synthesized.catch(() => {});
     server = await startMotoServer(moto);
     const aws = { endpoint: server.endpoint, region: STACK_DEFAULTS.region, credentials: { accessKeyId: "test", secretAccessKey: "test" } };
     clients = {
@@ -105,9 +110,7 @@ describe("the synthesized stack through real terraform, against moto_server", { 
     };
     await clients.s3.send(new CreateBucketCommand({ Bucket: STATE_BUCKET }));
 
-    copies = projectCopyBase("terraform-");
-    const a = copies.copy("a");
-    await synthIn(a, SETTINGS);
+    await synthesized;
     base = stackDirOf(a);
     work = new TerraformWorkdir(path.join(copies.base, "work"), tools!, server);
     await work.load(base, { localState: false });
