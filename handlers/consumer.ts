@@ -6,7 +6,7 @@
  */
 import { tmpdir } from "node:os";
 import { describeError, isNoSuchKey } from "../lib/aws-errors";
-import { consumerConfig, consumerStreamAboveBytes } from "../lib/function-config";
+import { consumerConfig } from "../lib/function-config";
 import { idempotentProcessor } from "../lib/idempotency";
 import { log } from "../lib/log";
 import { decodeInlineEvent, InvalidPayloadError, isInlineEvent } from "../lib/payload-codec";
@@ -19,7 +19,6 @@ import { processPayload, processPayloadStream, type DeliveredPayload } from "./p
 
 const config = consumerConfig(process.env);
 const idempotency = idempotentProcessor({ ...config.idempotency, sdkTimeouts: config.sdkTimeouts });
-const streamAboveBytes = consumerStreamAboveBytes(process.env);
 
 /** The part of the Lambda context the consumer uses. */
 interface Context {
@@ -113,7 +112,7 @@ async function consumeObject(record: ObjectCreatedRecord, context: Context): Pro
   if (!object.Body) throw new InvalidPayloadError(`${source} has no body`);
   const body = object.Body as AsyncIterable<Uint8Array>;
   const delivered = { ...meta, route: "s3" as const, bucket: record.bucket, key };
-  if (meta.size <= streamAboveBytes) {
+  if (meta.size <= config.streamAboveBytes) {
     const { bytes, sha256 } = await readVerified(body, meta, source);
     const verified = { ...delivered, sha256 };
     await processOnce(verified, context, () => processPayload(bytes, verified));

@@ -63,6 +63,8 @@ export const ENV = {
   sdkConnectionTimeoutMs: "SDK_CONNECTION_TIMEOUT_MS",
   /** Milliseconds one SDK attempt (request and response) may take. Sender and consumer. */
   sdkRequestTimeoutMs: "SDK_REQUEST_TIMEOUT_MS",
+  /** Payloads above this many bytes are verified while spooling to ephemeral storage. Consumer only. */
+  streamAboveBytes: "STREAM_ABOVE_BYTES",
 } as const;
 
 /** Defaults for the optional variables above. */
@@ -78,6 +80,7 @@ export const DEFAULTS = {
   // retries of a hung endpoint end in an error the handler sees, not in a function timeout.
   sdkConnectionTimeoutMs: 2_000,
   sdkRequestTimeoutMs: 5_000,
+  streamAboveBytes: 16_777_216,
 } as const;
 
 /** S3 object metadata keys (sent as `x-amz-meta-*`) that carry what the sender recorded. */
@@ -184,7 +187,3 @@ export const S3_MIN_PART_BYTES = 5_242_880;
 export const S3_MAX_PARTS = 10_000;
 /** Payloads up to one part go up in a single PUT; larger ones as multipart uploads of these parts. */
 export const DEFAULT_PART_SIZE_BYTES = 8_388_608;
-
-/** Consumer only: payloads above this many bytes are verified while spooling to ephemeral storage. */
-export const STREAM_ABOVE_ENV = "STREAM_ABOVE_BYTES";
-export const DEFAULT_STREAM_ABOVE_BYTES = 16_777_216;

@@ -24,6 +24,7 @@ test("sender defaults come from the contract", () => {
     deleteAfterProcessing: true,
     idempotency: { tableName: "t", expiresAfterSeconds: DEFAULTS.idempotencyExpiresAfterSeconds },
     sdkTimeouts,
+    streamAboveBytes: DEFAULTS.streamAboveBytes,
   });
 });
 

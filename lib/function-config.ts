@@ -1,7 +1,7 @@
 /**
  * Each function's configuration, read once at start-up from the variables named in the contract.
  */
-import { DEFAULT_STREAM_ABOVE_BYTES, DEFAULTS, ENV, STREAM_ABOVE_ENV } from "./contract";
+import { DEFAULTS, ENV } from "./contract";
 import { boolean, integerInRange, optionalString, requiredString } from "./env";
 import { sdkTimeouts, type SdkTimeouts } from "./sdk-timeouts";
 
@@ -23,6 +23,8 @@ export interface ConsumerConfig {
   readonly deleteAfterProcessing: boolean;
   readonly idempotency: IdempotencySettings;
   readonly sdkTimeouts: SdkTimeouts;
+  /** Above this size a payload object is verified while spooling to ephemeral storage, not buffered. */
+  readonly streamAboveBytes: number;
 }
 
 export interface IdempotencySettings {
@@ -55,10 +57,6 @@ export function consumerConfig(env: Env): ConsumerConfig {
       expiresAfterSeconds: integerInRange(env, ENV.idempotencyExpiresAfterSeconds, DEFAULTS.idempotencyExpiresAfterSeconds, 1, 31_536_000),
     },
     sdkTimeouts: sdkTimeouts(env),
+    streamAboveBytes: integerInRange(env, ENV.streamAboveBytes, DEFAULTS.streamAboveBytes, 0, Number.MAX_SAFE_INTEGER),
   };
-}
-
-/** Consumer only: above this size a payload object is verified while spooling to `spoolDir`, not buffered. */
-export function consumerStreamAboveBytes(env: Env): number {
-  return integerInRange(env, STREAM_ABOVE_ENV, DEFAULT_STREAM_ABOVE_BYTES, 0, Number.MAX_SAFE_INTEGER);
 }

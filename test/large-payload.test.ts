@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Bundle, FunctionRole } from "../bundling/bundle";
 import { bundleToTempDir } from "../bundling/temp-bundles";
-import { DEFAULT_CONSUMER_NAME, DEFAULT_STREAM_ABOVE_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
+import { DEFAULT_CONSUMER_NAME, DEFAULTS, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
 import { sendPayload, type PayloadTarget } from "../lib/producer";
 import { startPipeline, type Pipeline } from "./harness";
 
@@ -88,7 +88,7 @@ async function sendFileAndMeasure(size: number): Promise<{ growth: number; route
 describe("payloads past every invoke limit", () => {
   test(`64 MiB streamed from a file: delivered, consumer peak RSS grows by well under the payload`, async () => {
     const size = 64 * MiB;
-    assert.ok(size > SYNC_PAYLOAD_LIMIT_BYTES && size > DEFAULT_STREAM_ABOVE_BYTES);
+    assert.ok(size > SYNC_PAYLOAD_LIMIT_BYTES && size > DEFAULTS.streamAboveBytes);
     const { growth, route } = await sendFileAndMeasure(size);
     assert.equal(route, "multipart");
     console.log(`64 MiB payload: consumer peak RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
