@@ -4,9 +4,9 @@
  * cdktf.out/stacks/<stack>/cdk.tf.json. No cdktf-cli or terraform is needed to synthesize.
  */
 import path from "node:path";
-import { PROJECT_ROOT } from "./bundling/bundle";
-import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./cli/command-line";
-import { ConfigError } from "./stacks/config";
+import { PROJECT_ROOT } from "./bundling/bundle.ts";
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./cli/command-line.ts";
+import { ConfigError } from "./stacks/config.ts";
 
 const USAGE = "usage: npm run synth";
 const HELP = `${USAGE}
@@ -22,7 +22,7 @@ try {
     console.log(HELP);
   } else {
     // Imported after the arguments are read: cdktf and the provider take a second to load.
-    const { synthesizeApp } = await import("./stacks/app");
+    const { synthesizeApp } = await import("./stacks/app.ts");
     const { stackFile } = await synthesizeApp();
     console.log(`Synthesized ${path.relative(PROJECT_ROOT, stackFile)}`);
   }

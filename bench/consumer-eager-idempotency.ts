@@ -2,4 +2,4 @@
 // first invocation adds to a cold start, since lib/idempotency.ts loads them on first use.
 export { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 export { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-export { handler } from "../handlers/consumer";
+export { handler } from "../handlers/consumer.ts";

@@ -2,9 +2,9 @@
  * Benchmark payloads, deterministic so every run measures the same bytes. Each returns the event
  * as the Lambda runtime hands it to the sender: parsed from its JSON text.
  */
-import { largeSample } from "../cli/samples";
-import { BINARY_INPUT_KEY } from "../lib/contract";
-import { randomPrintable } from "../local/payloads";
+import { largeSample } from "../cli/samples.ts";
+import { BINARY_INPUT_KEY } from "../lib/contract.ts";
+import { randomPrintable } from "../local/payloads.ts";
 
 export type PayloadKind = "seed JSON" | "records JSON" | "random JSON" | "binary";
 export const PAYLOAD_KINDS: readonly PayloadKind[] = ["seed JSON", "records JSON", "random JSON", "binary"];

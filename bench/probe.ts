@@ -9,11 +9,11 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import { senderConfig } from "../lib/function-config";
-import { fitInline, payloadFromEvent, sha256Hex, type PayloadMeta } from "../lib/payload-codec";
-import { loadS3, putPayloadObject } from "../lib/s3-client";
-import { contentType, payloadObjectKey, toObjectMetadata } from "../lib/payload-object";
-import { benchEvent, type PayloadKind } from "./payloads";
+import { senderConfig } from "../lib/function-config.ts";
+import { fitInline, payloadFromEvent, sha256Hex, type PayloadMeta } from "../lib/payload-codec.ts";
+import { loadS3, putPayloadObject } from "../lib/s3-client.ts";
+import { contentType, payloadObjectKey, toObjectMetadata } from "../lib/payload-object.ts";
+import { benchEvent, type PayloadKind } from "./payloads.ts";
 
 export interface CpuCase {
   readonly kind: PayloadKind;

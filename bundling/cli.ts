@@ -1,7 +1,7 @@
 /** `npm run build`: bundle both handlers into dist/ and print what was written. */
 import path from "node:path";
-import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "../cli/command-line";
-import { bundleHandlers, PROJECT_ROOT } from "./bundle";
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "../cli/command-line.ts";
+import { bundleHandlers, PROJECT_ROOT } from "./bundle.ts";
 
 const USAGE = "usage: npm run build";
 const HELP = `${USAGE}

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { bundleHandlers, type Bundle, type FunctionRole } from "./bundle";
+import { bundleHandlers, type Bundle, type FunctionRole } from "./bundle.ts";
 
 export async function bundleToTempDir(): Promise<{ bundles: Record<FunctionRole, Bundle>; root: string; cleanup: () => void }> {
   const root = mkdtempSync(path.join(os.tmpdir(), "bundles-"));

@@ -3,9 +3,9 @@
  * switches, retries, timeout) the stack would give the functions, from the same cdktf context and
  * environment variables.
  */
-import type { LocalCloudOptions } from "../local/cloud";
-import { LOCAL_BUCKET, LOCAL_FAILURE_BUCKET } from "../local/cloud";
-import { pipelineSettings, type StackConfig } from "../stacks/config";
+import type { LocalCloudOptions } from "../local/cloud.ts";
+import { LOCAL_BUCKET, LOCAL_FAILURE_BUCKET } from "../local/cloud.ts";
+import { pipelineSettings, type StackConfig } from "../stacks/config.ts";
 
 export function localCloudOptions(config: StackConfig): LocalCloudOptions {
   return {

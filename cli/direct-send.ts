@@ -6,8 +6,8 @@
 import { createReadStream } from "node:fs";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
-import { sendPayload, type SendResult, type UploadProgress } from "../lib/producer";
-import { LOCAL_CREDENTIALS } from "./sender-client";
+import { sendPayload, type SendResult, type UploadProgress } from "../lib/producer.ts";
+import { LOCAL_CREDENTIALS } from "./sender-client.ts";
 
 export interface DirectTarget {
   readonly local: boolean;

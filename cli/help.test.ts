@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { cleanEnv, runScript, transcript } from "./test-support";
+import { cleanEnv, runScript, transcript } from "./test-support.ts";
 
 /** The npm scripts' entry points (package.json) and the usage line each prints. */
 const COMMANDS = [

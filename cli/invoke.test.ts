@@ -10,12 +10,12 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { DEFAULT_CONSUMER_NAME, DEFAULT_PAYLOAD_PREFIX, EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
-import { LOCAL_BUCKET } from "../local/cloud";
-import { sha256 } from "../local/payloads";
-import { largestBinaryPayload } from "./request-body";
-import type { SenderResponse } from "./sender-client";
-import { cleanEnv, runScript, startServer, transcript, type RunningServer, type RunResult } from "./test-support";
+import { DEFAULT_CONSUMER_NAME, DEFAULT_PAYLOAD_PREFIX, EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
+import { LOCAL_BUCKET } from "../local/cloud.ts";
+import { sha256 } from "../local/payloads.ts";
+import { largestBinaryPayload } from "./request-body.ts";
+import type { SenderResponse } from "./sender-client.ts";
+import { cleanEnv, runScript, startServer, transcript, type RunningServer, type RunResult } from "./test-support.ts";
 
 const INVOKE = "cli/invoke.ts";
 

@@ -3,12 +3,12 @@
  * its response (route, id, size, sha256, bucket/key). Exits 1 if the sender fails, 2 on bad usage.
  */
 import { readFile, stat } from "node:fs/promises";
-import { SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
-import { ConfigError } from "../stacks/config";
-import { loadProjectConfig } from "../stacks/project-config";
-import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line";
-import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports";
-import { largestBinaryPayload, requestBodyFor } from "./request-body";
+import { SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
+import { ConfigError } from "../stacks/config.ts";
+import { loadProjectConfig } from "../stacks/project-config.ts";
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line.ts";
+import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports.ts";
+import { largestBinaryPayload, requestBodyFor } from "./request-body.ts";
 
 const USAGE = "usage: npm run invoke -- <file|-> [--target local|aws] [--endpoint-url URL] [--function-name NAME] [--region REGION] [--binary] [--bucket NAME] [--s3-endpoint-url URL]";
 const fmt = new Intl.NumberFormat("en-US").format;
@@ -111,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
   if (request.body.length > SYNC_PAYLOAD_LIMIT_BYTES) return direct(values, config, region, { bytes: input });
 
   // The SDK is loaded only to invoke: --help and bad usage answer without it.
-  const [{ LambdaClient }, { invokeSender, localLambdaClient, SenderError }] = await Promise.all([import("@aws-sdk/client-lambda"), import("./sender-client")]);
+  const [{ LambdaClient }, { invokeSender, localLambdaClient, SenderError }] = await Promise.all([import("@aws-sdk/client-lambda"), import("./sender-client.ts")]);
   // Local and deployed differ only in how the client is built; the invoke path is shared.
   const client =
     values.target === "aws"
@@ -136,18 +136,18 @@ async function direct(
   values: { target?: string; "endpoint-url"?: string; bucket?: string; "s3-endpoint-url"?: string },
   config: ReturnType<typeof loadProjectConfig>,
   region: string,
-  source: import("./direct-send").DirectSource,
+  source: import("./direct-send.ts").DirectSource,
 ): Promise<number> {
   const local = values.target !== "aws";
   // Loaded here only: local/cloud.ts brings the bundler along.
-  const bucket = values.bucket ?? (local ? (await import("../local/cloud")).LOCAL_BUCKET : config.bucketName);
+  const bucket = values.bucket ?? (local ? (await import("../local/cloud.ts")).LOCAL_BUCKET : config.bucketName);
   if (bucket === undefined) {
     throw new UsageError(
       "This payload is larger than the sender function accepts, so it goes to the bucket directly; the bucket name is generated:\n" +
         "pass --bucket \"$(terraform -chdir=cdktf.out/stacks/<stack> output -raw bucket_name)\"",
     );
   }
-  const { sendDirect } = await import("./direct-send");
+  const { sendDirect } = await import("./direct-send.ts");
   const target = {
     local,
     region,

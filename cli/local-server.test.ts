@@ -15,16 +15,16 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, DEFAULT_PAYLOAD_PREFIX, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
-import { LOCAL_BUCKET } from "../local/cloud";
-import { sha256 } from "../local/payloads";
-import { largeSample } from "./samples";
-import { LOCAL_CREDENTIALS, type SenderResponse } from "./sender-client";
-import { PROJECT_ROOT } from "../bundling/bundle";
-import { awsCliVersion, type AwsCli } from "./aws-cli";
-import { awsCliCommands, type Endpoints } from "./local-server";
-import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports";
-import { cleanEnv, run, startServer, transcript, type RunningServer } from "./test-support";
+import { DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, DEFAULT_PAYLOAD_PREFIX, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
+import { LOCAL_BUCKET } from "../local/cloud.ts";
+import { sha256 } from "../local/payloads.ts";
+import { largeSample } from "./samples.ts";
+import { LOCAL_CREDENTIALS, type SenderResponse } from "./sender-client.ts";
+import { PROJECT_ROOT } from "../bundling/bundle.ts";
+import { awsCliVersion, type AwsCli } from "./aws-cli.ts";
+import { awsCliCommands, type Endpoints } from "./local-server.ts";
+import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports.ts";
+import { cleanEnv, run, startServer, transcript, type RunningServer } from "./test-support.ts";
 
 interface InstalledAwsCli extends AwsCli {
   readonly file: string;

@@ -3,13 +3,13 @@
  * with copy-paste commands for the AWS CLI the user has, and every function log line prefixed
  * with the function's name.
  */
-import { bundleHandlers } from "../bundling/bundle";
-import type { PipelineSettings } from "../lib/contract";
-import { failureRecordPrefix } from "../lib/failure-records";
-import { startLocalCloud, type LocalCloud } from "../local/cloud";
-import { RUNTIMES, type StackConfig } from "../stacks/config";
-import { awsCliVersion, V2_BINARY_FORMAT_FLAG, type AwsCli } from "./aws-cli";
-import { localCloudOptions } from "./cloud-from-config";
+import { bundleHandlers } from "../bundling/bundle.ts";
+import type { PipelineSettings } from "../lib/contract.ts";
+import { failureRecordPrefix } from "../lib/failure-records.ts";
+import { startLocalCloud, type LocalCloud } from "../local/cloud.ts";
+import { RUNTIMES, type StackConfig } from "../stacks/config.ts";
+import { awsCliVersion, V2_BINARY_FORMAT_FLAG, type AwsCli } from "./aws-cli.ts";
+import { localCloudOptions } from "./cloud-from-config.ts";
 
 export interface LocalServerOptions {
   lambdaPort: number;

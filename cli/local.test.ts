@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, test } from "node:test";
-import { cleanEnv, runScript, transcript, type RunResult } from "./test-support";
+import { cleanEnv, runScript, transcript, type RunResult } from "./test-support.ts";
 
 let holder: net.Server;
 let busyPort: number;

@@ -3,10 +3,10 @@
  * Ctrl-C stops it cleanly.
  */
 import net from "node:net";
-import { ConfigError } from "../stacks/config";
-import { loadProjectConfig } from "../stacks/project-config";
-import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line";
-import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports";
+import { ConfigError } from "../stacks/config.ts";
+import { loadProjectConfig } from "../stacks/project-config.ts";
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line.ts";
+import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports.ts";
 
 const USAGE = "usage: npm run local -- [--lambda-port PORT] [--s3-port PORT]";
 const HELP = `${USAGE}
@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number | "running"> {
   await checkPortFree("--lambda-port", ports["--lambda-port"]);
   // Loaded only now: the local cloud's modules take half a second, which --help, a bad option
   // or a busy port should not wait for.
-  const { runLocalServer } = await import("./local-server");
+  const { runLocalServer } = await import("./local-server.ts");
   let cloud;
   try {
     cloud = await runLocalServer(config, { lambdaPort: ports["--lambda-port"], s3Port: ports["--s3-port"], print: (l) => console.log(l) });

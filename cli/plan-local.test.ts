@@ -10,11 +10,11 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { PROJECT_ROOT } from "../bundling/bundle";
-import { findExecutable } from "../local/executables";
-import { MOTO_SERVER } from "../local/moto-server";
-import { findTerraformTools } from "../local/terraform";
-import { projectCopyBase, stackDirOf } from "../stacks/project-copy";
+import { PROJECT_ROOT } from "../bundling/bundle.ts";
+import { findExecutable } from "../local/executables.ts";
+import { MOTO_SERVER } from "../local/moto-server.ts";
+import { findTerraformTools } from "../local/terraform.ts";
+import { projectCopyBase, stackDirOf } from "../stacks/project-copy.ts";
 
 const run = promisify(execFile);
 const WORKFLOW = path.join(PROJECT_ROOT, ".github", "workflows", "terraform-plan.yml");

@@ -12,12 +12,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { PROJECT_ROOT } from "../bundling/bundle";
-import { findExecutable } from "../local/executables";
-import { MOTO_INSTALL_HINT, MOTO_SERVER, startMotoServer, type MotoServer } from "../local/moto-server";
-import { findTerraformTools, TerraformError, TerraformWorkdir } from "../local/terraform";
-import { synthesizeApp } from "../stacks/app";
-import { ConfigError } from "../stacks/config";
+import { PROJECT_ROOT } from "../bundling/bundle.ts";
+import { findExecutable } from "../local/executables.ts";
+import { MOTO_INSTALL_HINT, MOTO_SERVER, startMotoServer, type MotoServer } from "../local/moto-server.ts";
+import { findTerraformTools, TerraformError, TerraformWorkdir } from "../local/terraform.ts";
+import { synthesizeApp } from "../stacks/app.ts";
+import { ConfigError } from "../stacks/config.ts";
 
 const USAGE = `usage: npm run plan:local [-- --apply]    (npm run deploy:local is plan:local -- --apply)
 

@@ -9,13 +9,13 @@
 import { parseArgs } from "node:util";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
-import { failureRecordPrefix, formatAge, parseDuration } from "../lib/failure-records";
-import { redrive, type RedriveEntry, type RedriveReport } from "../lib/redrive";
-import { LOCAL_FAILURE_BUCKET } from "../local/cloud";
-import { ConfigError } from "../stacks/config";
-import { loadProjectConfig } from "../stacks/project-config";
-import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports";
-import { LOCAL_CREDENTIALS } from "./sender-client";
+import { failureRecordPrefix, formatAge, parseDuration } from "../lib/failure-records.ts";
+import { redrive, type RedriveEntry, type RedriveReport } from "../lib/redrive.ts";
+import { LOCAL_FAILURE_BUCKET } from "../local/cloud.ts";
+import { ConfigError } from "../stacks/config.ts";
+import { loadProjectConfig } from "../stacks/project-config.ts";
+import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports.ts";
+import { LOCAL_CREDENTIALS } from "./sender-client.ts";
 
 const USAGE = `usage: npm run redrive -- [--replay [--dry-run]] [--id ID]... [--older-than AGE] [--newer-than AGE]
                           [--target local|aws] [--bucket NAME] [--function-name NAME] [--region REGION]

@@ -2,7 +2,7 @@
  * The sender's request body for a file's bytes, and the largest file a request limit admits.
  * No AWS SDK here, so a CLI can size a request before it loads the client.
  */
-import { BINARY_INPUT_KEY } from "../lib/contract";
+import { BINARY_INPUT_KEY } from "../lib/contract.ts";
 
 /**
  * The request body for a file's bytes: valid UTF-8 JSON is sent as the event itself; anything

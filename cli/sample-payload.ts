@@ -2,8 +2,8 @@
  * `npm run --silent sample-payload -- [bytes] > payload-large.json`: writes a sample-shaped
  * payload larger than `bytes` (default 1,500,000, above the 1 MiB Event limit) to stdout.
  */
-import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line";
-import { largeSample } from "./samples";
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line.ts";
+import { largeSample } from "./samples.ts";
 
 const USAGE = "usage: npm run --silent sample-payload -- [BYTES] > payload-large.json";
 const HELP = `${USAGE}

@@ -3,8 +3,8 @@
  * `npm run invoke`; locally or against a deployed stack, the code path is the same.
  */
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import type { S3Reason, SendResult } from "../handlers/sender";
-import type { PayloadEncoding } from "../lib/compression";
+import type { S3Reason, SendResult } from "../handlers/sender.ts";
+import type { PayloadEncoding } from "../lib/compression.ts";
 
 // On Node 20 the SDK warns that its releases after early January 2027 will need Node 22. The
 // project supports Node 20 with the SDK versions package-lock.json pins (README, "Node.js

@@ -9,9 +9,9 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { PROJECT_ROOT } from "../bundling/bundle";
-import { DEFAULT_CONSUMER_NAME, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
-import { cleanEnv, runScript, transcript, type RunResult } from "./test-support";
+import { PROJECT_ROOT } from "../bundling/bundle.ts";
+import { DEFAULT_CONSUMER_NAME, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
+import { cleanEnv, runScript, transcript, type RunResult } from "./test-support.ts";
 
 let outdir: string;
 before(async () => {

@@ -7,16 +7,16 @@
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
-import { PROJECT_ROOT } from "../bundling/bundle";
-import { SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
-import { startLocalCloud, type LocalCloud } from "../local/cloud";
-import { waitForDelivery } from "../local/deliveries";
-import { incompressibleJsonPayloadWithInlineSize, sha256 } from "../local/payloads";
-import { ConfigError } from "../stacks/config";
-import { localCloudOptions } from "./cloud-from-config";
-import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line";
-import { invokeSender, localLambdaClient, type SenderResponse } from "./sender-client";
-import { largeSample, SMALL_SAMPLE } from "./samples";
+import { PROJECT_ROOT } from "../bundling/bundle.ts";
+import { SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
+import { startLocalCloud, type LocalCloud } from "../local/cloud.ts";
+import { waitForDelivery } from "../local/deliveries.ts";
+import { incompressibleJsonPayloadWithInlineSize, sha256 } from "../local/payloads.ts";
+import { ConfigError } from "../stacks/config.ts";
+import { localCloudOptions } from "./cloud-from-config.ts";
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line.ts";
+import { invokeSender, localLambdaClient, type SenderResponse } from "./sender-client.ts";
+import { largeSample, SMALL_SAMPLE } from "./samples.ts";
 
 const USAGE = "usage: npm start";
 const HELP = `${USAGE}
@@ -127,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     // Imported here, not up front: cdktf and the provider take a second to load, and --help
     // should not wait for them.
-    synth = await step("Bundling handlers and synthesizing the stack", async () => (await import("../stacks/app")).synthesizeApp());
+    synth = await step("Bundling handlers and synthesizing the stack", async () => (await import("../stacks/app.ts")).synthesizeApp());
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`\n${err.message}`);

@@ -4,12 +4,12 @@
  * terminal (exit code, stdout, stderr).
  */
 import { spawn } from "node:child_process";
-import { PROJECT_ROOT } from "../bundling/bundle";
-import { DEFAULT_CONSUMER_NAME } from "../lib/contract";
-import type { LocalCloud } from "../local/cloud";
-import { loadProjectConfig } from "../stacks/project-config";
-import type { Environment } from "../stacks/config";
-import { runLocalServer } from "./local-server";
+import { PROJECT_ROOT } from "../bundling/bundle.ts";
+import { DEFAULT_CONSUMER_NAME } from "../lib/contract.ts";
+import type { LocalCloud } from "../local/cloud.ts";
+import { loadProjectConfig } from "../stacks/project-config.ts";
+import type { Environment } from "../stacks/config.ts";
+import { runLocalServer } from "./local-server.ts";
 
 export interface RunningServer {
   readonly cloud: LocalCloud;

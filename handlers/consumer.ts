@@ -5,17 +5,17 @@
  * processed as data.
  */
 import { tmpdir } from "node:os";
-import { describeError, isNoSuchKey } from "../lib/aws-errors";
-import { consumerConfig } from "../lib/function-config";
-import { idempotentProcessor } from "../lib/idempotency";
-import { log } from "../lib/log";
-import { decodeInlineEvent, InvalidPayloadError, isInlineEvent } from "../lib/payload-codec";
-import { fromObjectMetadata } from "../lib/payload-object";
-import { commitOf, isAwaitingCommit } from "../lib/payload-commit";
-import { readVerified, spoolVerified } from "../lib/payload-stream";
-import { loadS3 } from "../lib/s3-client";
-import { isS3Notification, MalformedEventError, parseS3Event, type ObjectCreatedRecord } from "../lib/s3-event";
-import { processPayload, processPayloadStream, type DeliveredPayload } from "./process-payload";
+import { describeError, isNoSuchKey } from "../lib/aws-errors.ts";
+import { consumerConfig } from "../lib/function-config.ts";
+import { idempotentProcessor } from "../lib/idempotency.ts";
+import { log } from "../lib/log.ts";
+import { decodeInlineEvent, InvalidPayloadError, isInlineEvent } from "../lib/payload-codec.ts";
+import { fromObjectMetadata } from "../lib/payload-object.ts";
+import { commitOf, isAwaitingCommit } from "../lib/payload-commit.ts";
+import { readVerified, spoolVerified } from "../lib/payload-stream.ts";
+import { loadS3 } from "../lib/s3-client.ts";
+import { isS3Notification, MalformedEventError, parseS3Event, type ObjectCreatedRecord } from "../lib/s3-event.ts";
+import { processPayload, processPayloadStream, type DeliveredPayload } from "./process-payload.ts";
 
 const config = consumerConfig(process.env);
 const idempotency = idempotentProcessor({ ...config.idempotency, sdkTimeouts: config.sdkTimeouts });

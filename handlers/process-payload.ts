@@ -4,9 +4,9 @@
  * sends the event to the failure queue (the payload object stays in the bucket).
  */
 import type { Readable } from "node:stream";
-import type { PayloadEncoding } from "../lib/compression";
-import { log } from "../lib/log";
-import type { PayloadFormat } from "../lib/payload-codec";
+import type { PayloadEncoding } from "../lib/compression.ts";
+import { log } from "../lib/log.ts";
+import type { PayloadFormat } from "../lib/payload-codec.ts";
 
 export interface DeliveredPayload {
   readonly id: string;

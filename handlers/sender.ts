@@ -5,16 +5,16 @@
  * lower than configured) still ends in S3: nothing is lost.
  */
 import { LambdaClient } from "@aws-sdk/client-lambda";
-import { senderConfig } from "../lib/function-config";
-import { log } from "../lib/log";
-import { payloadFromEvent } from "../lib/payload-codec";
-import { sendPayload, type SendResult } from "../lib/producer";
-import { clientTimeoutConfig } from "../lib/sdk-timeouts";
+import { senderConfig } from "../lib/function-config.ts";
+import { log } from "../lib/log.ts";
+import { payloadFromEvent } from "../lib/payload-codec.ts";
+import { sendPayload, type SendResult } from "../lib/producer.ts";
+import { clientTimeoutConfig } from "../lib/sdk-timeouts.ts";
 
 const config = senderConfig(process.env);
 const lambda = new LambdaClient(clientTimeoutConfig(config.sdkTimeouts));
 
-export type { S3Reason, SendResult } from "../lib/producer";
+export type { S3Reason, SendResult } from "../lib/producer.ts";
 
 export async function handler(event: unknown): Promise<SendResult> {
   const { bytes, format } = payloadFromEvent(event);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isNoSuchKey, isPayloadTooLarge } from "./aws-errors";
+import { isNoSuchKey, isPayloadTooLarge } from "./aws-errors.ts";
 
 const sdkError = (name: string, httpStatusCode: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode } });
 

@@ -10,8 +10,8 @@ import {
   DecompressedSizeMismatchError,
   DecompressionBombError,
   PAYLOAD_ENCODING,
-} from "./compression";
-import { COMPRESSED_PAYLOAD_MAX_BYTES } from "./contract";
+} from "./compression.ts";
+import { COMPRESSED_PAYLOAD_MAX_BYTES } from "./contract.ts";
 
 /** Bytes from barely to highly compressible: a random motif repeated, with random noise mixed in. */
 const payloadBytes = fc

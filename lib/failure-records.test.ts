@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { failureRecordKey, formatAge, parseDuration, summarizeFailureRecord, UnreadableRecordError } from "./failure-records";
+import { failureRecordKey, formatAge, parseDuration, summarizeFailureRecord, UnreadableRecordError } from "./failure-records.ts";
 
 test("record keys follow Lambda's S3 destination layout", () => {
   const key = failureRecordKey("AsynchronousFunction", new Date("2026-03-04T05:06:07.891Z"), "0f0e0d0c-0000-4000-8000-000000000001");

@@ -9,8 +9,8 @@
  * same invocation record the other destinations receive (version, timestamp, requestContext,
  * requestPayload, responseContext, responsePayload).
  */
-import { FAILURE_RECORD_PREFIX, INLINE_ENVELOPE_KEY } from "./contract";
-import { decodeS3EventKey } from "./s3-event";
+import { FAILURE_RECORD_PREFIX, INLINE_ENVELOPE_KEY } from "./contract.ts";
+import { decodeS3EventKey } from "./s3-event.ts";
 
 /** The invocation record Lambda writes for an event that failed every attempt or aged out. */
 export interface FailureRecord {

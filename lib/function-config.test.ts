@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEFAULTS, ENV } from "./contract";
-import { ConfigurationError } from "./env";
-import { consumerConfig, senderConfig } from "./function-config";
+import { DEFAULTS, ENV } from "./contract.ts";
+import { ConfigurationError } from "./env.ts";
+import { consumerConfig, senderConfig } from "./function-config.ts";
 
 const sender = { [ENV.bucket]: "b", [ENV.consumerFunction]: "AsynchronousFunction" };
 const consumer = { [ENV.bucket]: "b", [ENV.idempotencyTable]: "t" };

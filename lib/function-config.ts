@@ -1,9 +1,9 @@
 /**
  * Each function's configuration, read once at start-up from the variables named in the contract.
  */
-import { DEFAULTS, ENV } from "./contract";
-import { boolean, integerInRange, optionalString, requiredString } from "./env";
-import { sdkTimeouts, type SdkTimeouts } from "./sdk-timeouts";
+import { DEFAULTS, ENV } from "./contract.ts";
+import { boolean, integerInRange, optionalString, requiredString } from "./env.ts";
+import { sdkTimeouts, type SdkTimeouts } from "./sdk-timeouts.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -8,9 +8,9 @@ import { createHash, randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { GetItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import fc from "fast-check";
-import { startLocalDynamoDb, type LocalDynamoDb } from "../local/dynamodb";
-import { DEFAULTS, IDEMPOTENCY_RECORD } from "./contract";
-import { idempotentProcessor, KEY_PREFIX, PayloadIdConflictError, PayloadInProgressError, type IdempotentProcessor, type PayloadIdentity } from "./idempotency";
+import { startLocalDynamoDb, type LocalDynamoDb } from "../local/dynamodb.ts";
+import { DEFAULTS, IDEMPOTENCY_RECORD } from "./contract.ts";
+import { idempotentProcessor, KEY_PREFIX, PayloadIdConflictError, PayloadInProgressError, type IdempotentProcessor, type PayloadIdentity } from "./idempotency.ts";
 
 const TABLE = "idempotency-test";
 const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);

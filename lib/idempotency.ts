@@ -14,9 +14,9 @@
  *
  * Powertools and the DynamoDB client load on first use, so they stay out of the consumer's init.
  */
-import { IDEMPOTENCY_RECORD as RECORD_ATTRIBUTES } from "./contract";
-import type { IdempotencySettings } from "./function-config";
-import { clientTimeoutConfig, type SdkTimeouts } from "./sdk-timeouts";
+import { IDEMPOTENCY_RECORD as RECORD_ATTRIBUTES } from "./contract.ts";
+import type { IdempotencySettings } from "./function-config.ts";
+import { clientTimeoutConfig, type SdkTimeouts } from "./sdk-timeouts.ts";
 
 /** The record's partition key value is `<KEY_PREFIX>#<md5 of the payload id>` (Powertools hashes keys). */
 export const KEY_PREFIX = "payload";

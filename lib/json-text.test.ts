@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { jsonEvent } from "../test/arbitraries";
-import { deepJsonText, jsonText, UnsupportedJsonValueError } from "./json-text";
-import { decodeInlineEvent, inlineEnvelope, payloadFromEvent, sha256Hex } from "./payload-codec";
+import { jsonEvent } from "../test/arbitraries.ts";
+import { deepJsonText, jsonText, UnsupportedJsonValueError } from "./json-text.ts";
+import { decodeInlineEvent, inlineEnvelope, payloadFromEvent, sha256Hex } from "./payload-codec.ts";
 
 const DEPTH = 100_000;
 /** `{"a":[{"a":[ ... 1 ... ]}]}`: objects and arrays alternating, `depth` levels in all. */

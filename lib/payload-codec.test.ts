@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { randomBytes } from "node:crypto";
-import { eventOfVaryingCompressibility, jsonEvent } from "../test/arbitraries";
-import { compressWithin, DecompressionBombError, DecompressedSizeMismatchError } from "./compression";
-import { BINARY_INPUT_KEY, INLINE_ENVELOPE_KEY } from "./contract";
+import { eventOfVaryingCompressibility, jsonEvent } from "../test/arbitraries.ts";
+import { compressWithin, DecompressionBombError, DecompressedSizeMismatchError } from "./compression.ts";
+import { BINARY_INPUT_KEY, INLINE_ENVELOPE_KEY } from "./contract.ts";
 import {
   decodeInlineEvent,
   fitInline,
@@ -14,7 +14,7 @@ import {
   payloadFromEvent,
   sha256Hex,
   type PayloadMeta,
-} from "./payload-codec";
+} from "./payload-codec.ts";
 
 function metaFor(bytes: Uint8Array, format: PayloadMeta["format"]): PayloadMeta {
   return { id: "00000000-0000-4000-8000-000000000000", format, size: bytes.length, sha256: sha256Hex(bytes), sentAt: "2026-11-23T18:00:00.000Z" };

@@ -11,15 +11,15 @@
  *   {"lambdaS3AsyncPayload":{"v":2,...meta,"encoding":"br"},"payload":"<base64 of the brotli bytes>"}
  */
 import { createHash } from "node:crypto";
-import { compressWithin, decompressExact, PAYLOAD_ENCODING, type PayloadEncoding } from "./compression";
+import { compressWithin, decompressExact, PAYLOAD_ENCODING, type PayloadEncoding } from "./compression.ts";
 import {
   BINARY_INPUT_KEY,
   COMPRESSED_ENVELOPE_VERSION,
   COMPRESSED_PAYLOAD_MAX_BYTES,
   INLINE_ENVELOPE_KEY,
   INLINE_ENVELOPE_VERSION,
-} from "./contract";
-import { jsonText } from "./json-text";
+} from "./contract.ts";
+import { jsonText } from "./json-text.ts";
 
 export type PayloadFormat = "json" | "binary";
 

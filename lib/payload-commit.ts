@@ -2,9 +2,9 @@
  * Multipart payloads are handed to the consumer by a commit object (lib/contract.ts,
  * MULTIPART_METADATA): what the consumer reads from the metadata of the objects it is notified of.
  */
-import { COMMIT_KEY_SUFFIX, MULTIPART_METADATA } from "./contract";
-import { InvalidPayloadError, type PayloadMeta } from "./payload-codec";
-import { fromObjectMetadata } from "./payload-object";
+import { COMMIT_KEY_SUFFIX, MULTIPART_METADATA } from "./contract.ts";
+import { InvalidPayloadError, type PayloadMeta } from "./payload-codec.ts";
+import { fromObjectMetadata } from "./payload-object.ts";
 
 type Metadata = Record<string, string> | undefined;
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { sha256Hex, type PayloadMeta } from "./payload-codec";
-import { fromObjectMetadata, payloadObjectKey, toObjectMetadata } from "./payload-object";
+import { sha256Hex, type PayloadMeta } from "./payload-codec.ts";
+import { fromObjectMetadata, payloadObjectKey, toObjectMetadata } from "./payload-object.ts";
 
 const meta: PayloadMeta = { id: "6f1c2a9e-1111-4222-8333-444455556666", format: "json", size: 2, sha256: sha256Hex(Buffer.from("{}")), sentAt: "2026-11-23T18:00:00.000Z" };
 

@@ -2,8 +2,8 @@
  * How a payload is stored on the S3 route: a collision-free key, and the sender's record of the
  * payload in object metadata so the consumer can verify what it reads.
  */
-import { OBJECT_METADATA } from "./contract";
-import { parseMeta, type PayloadMeta } from "./payload-codec";
+import { OBJECT_METADATA } from "./contract.ts";
+import { parseMeta, type PayloadMeta } from "./payload-codec.ts";
 
 /**
  * `<prefix>YYYY/MM/DD/<id>.<ext>`: the date path lets operators list a day's leftovers, and the

@@ -10,7 +10,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { rm, statfs } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { InvalidPayloadError, type PayloadMeta } from "./payload-codec";
+import { InvalidPayloadError, type PayloadMeta } from "./payload-codec.ts";
 
 /** The payload is larger than the ephemeral storage left to spool it to. */
 export class EphemeralStorageTooSmallError extends Error {

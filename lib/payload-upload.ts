@@ -7,10 +7,10 @@
 import { createHash } from "node:crypto";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { COMMIT_KEY_SUFFIX, MULTIPART_METADATA, OBJECT_METADATA } from "./contract";
-import type { PayloadMeta } from "./payload-codec";
-import { contentType, toObjectMetadata } from "./payload-object";
-import { loadS3 } from "./s3-client";
+import { COMMIT_KEY_SUFFIX, MULTIPART_METADATA, OBJECT_METADATA } from "./contract.ts";
+import type { PayloadMeta } from "./payload-codec.ts";
+import { contentType, toObjectMetadata } from "./payload-object.ts";
+import { loadS3 } from "./s3-client.ts";
 
 export interface UploadProgress {
   /** Payload bytes uploaded so far. */

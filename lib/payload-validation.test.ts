@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { BINARY_INPUT_KEY, SYNC_PAYLOAD_LIMIT_BYTES } from "./contract";
-import { InvalidPayloadError, parseMeta, payloadFromEvent, sha256Hex, type PayloadMeta } from "./payload-codec";
-import { fromObjectMetadata, toObjectMetadata } from "./payload-object";
+import { BINARY_INPUT_KEY, SYNC_PAYLOAD_LIMIT_BYTES } from "./contract.ts";
+import { InvalidPayloadError, parseMeta, payloadFromEvent, sha256Hex, type PayloadMeta } from "./payload-codec.ts";
+import { fromObjectMetadata, toObjectMetadata } from "./payload-object.ts";
 
 const meta: PayloadMeta = { id: "6f1c2a9e-1111-4222-8333-444455556666", format: "json", size: 2, sha256: sha256Hex(Buffer.from("{}")), sentAt: "2026-11-23T18:00:00.000Z" };
 const sizeError = (value: unknown) => (e: Error) => e instanceof InvalidPayloadError && e.message.includes(`.size is ${JSON.stringify(value)}; expected a byte count`);

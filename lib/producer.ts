@@ -13,17 +13,17 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { describeError, isPayloadTooLarge } from "./aws-errors";
-import type { PayloadEncoding } from "./compression";
-import { DEFAULT_PART_SIZE_BYTES, DEFAULT_PAYLOAD_PREFIX, EVENT_PAYLOAD_LIMIT_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES } from "./contract";
-import { log } from "./log";
-import { fitInline, InvalidPayloadError, sha256Hex, type PayloadFormat, type PayloadMeta } from "./payload-codec";
-import { payloadObjectKey } from "./payload-object";
-import { uploadMultipart, type UploadProgress } from "./payload-upload";
-import { loadS3, putPayloadObject } from "./s3-client";
-import type { SdkTimeouts } from "./sdk-timeouts";
+import { describeError, isPayloadTooLarge } from "./aws-errors.ts";
+import type { PayloadEncoding } from "./compression.ts";
+import { DEFAULT_PART_SIZE_BYTES, DEFAULT_PAYLOAD_PREFIX, EVENT_PAYLOAD_LIMIT_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES } from "./contract.ts";
+import { log } from "./log.ts";
+import { fitInline, InvalidPayloadError, sha256Hex, type PayloadFormat, type PayloadMeta } from "./payload-codec.ts";
+import { payloadObjectKey } from "./payload-object.ts";
+import { uploadMultipart, type UploadProgress } from "./payload-upload.ts";
+import { loadS3, putPayloadObject } from "./s3-client.ts";
+import type { SdkTimeouts } from "./sdk-timeouts.ts";
 
-export { PayloadUploadError, type UploadProgress } from "./payload-upload";
+export { PayloadUploadError, type UploadProgress } from "./payload-upload.ts";
 
 /** Where payloads go: the stack's outputs `consumer_function_name` and `bucket_name`. */
 export interface PayloadTarget {

@@ -10,8 +10,8 @@
  */
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { describeError, isNoSuchKey } from "./aws-errors";
-import { failureRecordPrefix, summarizeFailureRecord, UnreadableRecordError, type FailureRecordSummary } from "./failure-records";
+import { describeError, isNoSuchKey } from "./aws-errors.ts";
+import { failureRecordPrefix, summarizeFailureRecord, UnreadableRecordError, type FailureRecordSummary } from "./failure-records.ts";
 
 export interface RedriveTarget {
   readonly s3: S3Client;

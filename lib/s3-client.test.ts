@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { sha256Hex, type PayloadMeta } from "./payload-codec";
-import { putPayloadObject } from "./s3-client";
+import { sha256Hex, type PayloadMeta } from "./payload-codec.ts";
+import { putPayloadObject } from "./s3-client.ts";
 
 test("PutObject sends the payload as it is, with the sender's sha256 as checksum and signed payload hash", async () => {
   const seen: Array<{ method?: string; url?: string; headers: IncomingHttpHeaders; body: Buffer }> = [];

@@ -3,9 +3,9 @@
  * bundle this defers the S3 client's evaluation, not its parsing: bench/run.ts measures
  * what that saves (little, next to the SDK core the Lambda client needs anyway).
  */
-import { contentType, toObjectMetadata } from "./payload-object";
-import type { PayloadMeta } from "./payload-codec";
-import { clientTimeoutConfig, type SdkTimeouts } from "./sdk-timeouts";
+import { contentType, toObjectMetadata } from "./payload-object.ts";
+import type { PayloadMeta } from "./payload-codec.ts";
+import { clientTimeoutConfig, type SdkTimeouts } from "./sdk-timeouts.ts";
 
 type S3Sdk = typeof import("@aws-sdk/client-s3");
 type S3Client = InstanceType<S3Sdk["S3Client"]>;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { decodeS3EventKey, encodeS3EventKey, isS3Notification, MalformedEventError, parseS3Event } from "./s3-event";
+import { decodeS3EventKey, encodeS3EventKey, isS3Notification, MalformedEventError, parseS3Event } from "./s3-event.ts";
 
 function notification(key: string, overrides: Record<string, unknown> = {}) {
   return {

@@ -3,8 +3,8 @@
  * an endpoint that accepts a connection and never answers holds the function until Lambda kills
  * it at its timeout: no error, no SDK retry, nothing in the log that says which call hung.
  */
-import { DEFAULTS, ENV } from "./contract";
-import { integerInRange } from "./env";
+import { DEFAULTS, ENV } from "./contract.ts";
+import { integerInRange } from "./env.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -4,11 +4,11 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import type { Bundle, FunctionRole } from "../bundling/bundle";
-import { ENV } from "../lib/contract";
-import { encodeS3EventKey } from "../lib/s3-event";
-import { type LocalCloud, LOCAL_BUCKET, startLocalCloud } from "./cloud";
-import { bundleFixtures } from "./fixtures/bundle-fixtures";
+import type { Bundle, FunctionRole } from "../bundling/bundle.ts";
+import { ENV } from "../lib/contract.ts";
+import { encodeS3EventKey } from "../lib/s3-event.ts";
+import { type LocalCloud, LOCAL_BUCKET, startLocalCloud } from "./cloud.ts";
+import { bundleFixtures } from "./fixtures/bundle-fixtures.ts";
 
 let tmp: string;
 let cloud: LocalCloud;

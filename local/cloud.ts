@@ -3,7 +3,7 @@
  * local Lambda API running the sender and consumer bundles with the environment the stack gives
  * them. `npm start`, `npm run local` and the end-to-end tests all start it through here.
  */
-import { type Bundle, bundleHandlers, type FunctionRole } from "../bundling/bundle";
+import { type Bundle, bundleHandlers, type FunctionRole } from "../bundling/bundle.ts";
 import {
   consumerEnvironment,
   DEFAULT_CONSUMER_NAME,
@@ -11,12 +11,12 @@ import {
   DEFAULTS,
   type PipelineSettings,
   senderEnvironment,
-} from "../lib/contract";
-import { s3FailureDestination } from "./failure-destination";
-import { type LocalDynamoDb, startLocalDynamoDb } from "./dynamodb";
-import type { LogListener } from "./function-process";
-import { type AsyncInvokeConfig, type LambdaApi, startLambdaApi } from "./lambda-api";
-import { type LocalS3, startLocalS3 } from "./s3";
+} from "../lib/contract.ts";
+import { s3FailureDestination } from "./failure-destination.ts";
+import { type LocalDynamoDb, startLocalDynamoDb } from "./dynamodb.ts";
+import type { LogListener } from "./function-process.ts";
+import { type AsyncInvokeConfig, type LambdaApi, startLambdaApi } from "./lambda-api.ts";
+import { type LocalS3, startLocalS3 } from "./s3.ts";
 
 /** Bucket name of the local cloud; a deployed stack names its own bucket. */
 export const LOCAL_BUCKET = "lambda-s3-async-lambda-local";

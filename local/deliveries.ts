@@ -2,7 +2,7 @@
  * Observing the consumer the way an operator does: through the one JSON line the default
  * business function logs per payload (handlers/process-payload.ts).
  */
-import type { LocalCloud } from "./cloud";
+import type { LocalCloud } from "./cloud.ts";
 
 export interface Delivery {
   id: string;

@@ -10,7 +10,7 @@
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
-import { IDEMPOTENCY_RECORD } from "../lib/contract";
+import { IDEMPOTENCY_RECORD } from "../lib/contract.ts";
 
 export interface LocalDynamoDbOptions {
   /** Idempotency tables to create at start. */

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { failureRecordKey } from "../lib/failure-records";
-import type { FailureDestination, OnFailureRecord } from "./lambda-api";
+import { failureRecordKey } from "../lib/failure-records.ts";
+import type { FailureDestination, OnFailureRecord } from "./lambda-api.ts";
 
 export interface S3FailureDestinationOptions {
   /** The local S3 endpoint. */

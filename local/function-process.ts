@@ -10,7 +10,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import type { FunctionError, InvokeMessage, Outcome, ResultMessage } from "./function-host";
+import type { FunctionError, InvokeMessage, Outcome, ResultMessage } from "./function-host.ts";
 
 /** Receives every log line: the function's stdout and stderr, and the runtime's START/END/REPORT lines. */
 export type LogListener = (functionName: string, line: string) => void;

@@ -6,9 +6,9 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from "@aws-sdk/client-lambda";
-import { EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
-import { bundleFixtures, type Fixture } from "./fixtures/bundle-fixtures";
-import { type LambdaApi, startLambdaApi } from "./lambda-api";
+import { EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
+import { bundleFixtures, type Fixture } from "./fixtures/bundle-fixtures.ts";
+import { type LambdaApi, startLambdaApi } from "./lambda-api.ts";
 
 let tmp: string;
 let fixtures: Record<Fixture, string>;

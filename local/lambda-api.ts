@@ -11,10 +11,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { LAMBDA_HANDLER } from "../bundling/bundle";
-import { EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
-import type { FunctionError } from "./function-host";
-import { buildFunctionHost, FunctionProcess, type InvocationOutcome, type LogListener } from "./function-process";
+import { LAMBDA_HANDLER } from "../bundling/bundle.ts";
+import { EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
+import type { FunctionError } from "./function-host.ts";
+import { buildFunctionHost, FunctionProcess, type InvocationOutcome, type LogListener } from "./function-process.ts";
 
 /** How Lambda treats a failed Event invocation (the function's EventInvokeConfig). */
 export interface AsyncInvokeConfig {

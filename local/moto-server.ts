@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { findExecutable } from "./executables";
+import { findExecutable } from "./executables.ts";
 
 export interface MotoServer {
   /** `http://127.0.0.1:<port>`, for every service. */

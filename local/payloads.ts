@@ -4,7 +4,7 @@
  * JSON.stringify of the documented envelope.
  */
 import { createHash } from "node:crypto";
-import { BINARY_INPUT_KEY, COMPRESSED_ENVELOPE_VERSION, INLINE_ENVELOPE_KEY, INLINE_ENVELOPE_VERSION } from "../lib/contract";
+import { BINARY_INPUT_KEY, COMPRESSED_ENVELOPE_VERSION, INLINE_ENVELOPE_KEY, INLINE_ENVELOPE_VERSION } from "../lib/contract.ts";
 
 /** Any ISO time has 24 characters; the sender's own sentAt is not in its response. */
 const SENT_AT_SAMPLE = "2026-01-01T00:00:00.000Z";

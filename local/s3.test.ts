@@ -14,8 +14,8 @@ import {
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { decodeS3EventKey, encodeS3EventKey, parseS3Event } from "../lib/s3-event";
-import { type LocalS3, startLocalS3 } from "./s3";
+import { decodeS3EventKey, encodeS3EventKey, parseS3Event } from "../lib/s3-event.ts";
+import { type LocalS3, startLocalS3 } from "./s3.ts";
 
 const BUCKET = "local-s3-test-bucket";
 const PREFIX = "payloads/";

@@ -11,8 +11,8 @@ import path from "node:path";
 import { Transform, type TransformCallback } from "node:stream";
 import S3rver, { type S3rverContext, type S3rverRecord } from "s3rver";
 import AWSAccount from "s3rver/lib/models/account.js";
-import { NOTIFICATION_EVENTS } from "../lib/contract";
-import { encodeS3EventKey } from "../lib/s3-event";
+import { NOTIFICATION_EVENTS } from "../lib/contract.ts";
+import { encodeS3EventKey } from "../lib/s3-event.ts";
 
 /** The bucket's notification configuration: which new objects invoke which function. */
 export interface LocalS3Notification {

@@ -18,7 +18,7 @@ import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { findExecutable } from "./executables";
+import { findExecutable } from "./executables.ts";
 
 export const TERRAFORM = "terraform";
 export const TERRAFORM_INSTALL_HINT = "install Terraform 1.10 or later: https://developer.hashicorp.com/terraform/install";

@@ -4,10 +4,10 @@
  */
 import path from "node:path";
 import { App } from "cdktf";
-import { bundleHandlers, PROJECT_ROOT, type Bundle, type FunctionRole } from "../bundling/bundle";
-import { cdktfJsonContext, RUNTIMES, type Environment, type StackConfig } from "./config";
-import { PipelineStack } from "./pipeline-stack";
-import { loadProjectConfig } from "./project-config";
+import { bundleHandlers, PROJECT_ROOT, type Bundle, type FunctionRole } from "../bundling/bundle.ts";
+import { cdktfJsonContext, RUNTIMES, type Environment, type StackConfig } from "./config.ts";
+import { PipelineStack } from "./pipeline-stack.ts";
+import { loadProjectConfig } from "./project-config.ts";
 
 export interface SynthResult {
   readonly config: StackConfig;

@@ -4,8 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { App } from "cdktf";
-import { PROJECT_ROOT } from "../bundling/bundle";
-import { DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, DEFAULTS, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
+import { PROJECT_ROOT } from "../bundling/bundle.ts";
+import { DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, DEFAULTS, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
 import {
   bucketNameViolations,
   cdktfJsonContext,
@@ -17,8 +17,8 @@ import {
   STACK_DEFAULTS,
   type ConfigIssue,
   type SettingName,
-} from "./config";
-import { configFrom } from "./test-support";
+} from "./config.ts";
+import { configFrom } from "./test-support.ts";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "stack-config-test-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));

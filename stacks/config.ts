@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, DEFAULTS, EVENT_PAYLOAD_LIMIT_BYTES, type PipelineSettings } from "../lib/contract";
+import { DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, DEFAULTS, EVENT_PAYLOAD_LIMIT_BYTES, type PipelineSettings } from "../lib/contract.ts";
 
 /** Lambda runtimes the stack deploys, and the esbuild target that matches each. */
 export const RUNTIMES = { "nodejs22.x": "node22", "nodejs24.x": "node24" } as const;

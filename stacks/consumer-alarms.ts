@@ -8,11 +8,11 @@
  * `AsyncEventAge` (Lambda Developer Guide, "Types of metrics for Lambda functions"); AWS/S3
  * `NumberOfObjects` (S3 User Guide, "Metrics and dimensions": a daily storage metric, free).
  */
-import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
-import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic/index.js";
 import { Construct } from "constructs";
-import { failureRecordPrefix } from "../lib/failure-records";
-import { STACK_DEFAULTS } from "./config";
+import { failureRecordPrefix } from "../lib/failure-records.ts";
+import { STACK_DEFAULTS } from "./config.ts";
 
 export interface ConsumerAlarmsProps {
   /** The consumer function. */

@@ -2,10 +2,10 @@
  * The consumer's idempotency store: a DynamoDB table of Powertools-shaped records, one per
  * payload id, that expire on their own.
  */
-import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
-import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
+import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table/index.js";
 import { Construct } from "constructs";
-import { IDEMPOTENCY_RECORD } from "../lib/contract";
+import { IDEMPOTENCY_RECORD } from "../lib/contract.ts";
 
 export interface IdempotencyTableProps {
   readonly tableName: string;

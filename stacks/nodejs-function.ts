@@ -2,18 +2,18 @@
  * A Lambda function from a prebuilt esbuild bundle, with its own log group and an execution role
  * that may write to that log group and do only what the caller lists.
  */
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group/index.js";
 import {
   DataAwsIamPolicyDocument,
   type DataAwsIamPolicyDocumentStatement,
-} from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+} from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role/index.js";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy/index.js";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function/index.js";
 import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
-import { LAMBDA_HANDLER, type Bundle } from "../bundling/bundle";
-import { STACK_DEFAULTS, type LambdaArchitecture, type LambdaRuntime } from "./config";
+import { LAMBDA_HANDLER, type Bundle } from "../bundling/bundle.ts";
+import { STACK_DEFAULTS, type LambdaArchitecture, type LambdaRuntime } from "./config.ts";
 
 export interface NodejsFunctionProps {
   /** Function name; also names the log group `/aws/lambda/<name>`. */

@@ -3,21 +3,21 @@
  * roles, the S3 trigger, an S3 bucket as the on-failure destination of the consumer's
  * asynchronous invocations, and alarms.
  */
-import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
-import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
-import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
-import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
-import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity/index.js";
+import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
+import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition/index.js";
+import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider/index.js";
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack, type TerraformBackend } from "cdktf";
 import type { Construct } from "constructs";
-import type { Bundle, FunctionRole } from "../bundling/bundle";
-import { consumerEnvironment, FAILURE_RECORD_PREFIX, senderEnvironment } from "../lib/contract";
-import { idempotencyTableName, pipelineSettings, type StackConfig } from "./config";
-import { ConsumerAlarms } from "./consumer-alarms";
-import { IdempotencyTable } from "./idempotency-table";
-import { NodejsFunction } from "./nodejs-function";
-import { PayloadBucket } from "./payload-bucket";
-import { S3Trigger } from "./s3-trigger";
+import type { Bundle, FunctionRole } from "../bundling/bundle.ts";
+import { consumerEnvironment, FAILURE_RECORD_PREFIX, senderEnvironment } from "../lib/contract.ts";
+import { idempotencyTableName, pipelineSettings, type StackConfig } from "./config.ts";
+import { ConsumerAlarms } from "./consumer-alarms.ts";
+import { IdempotencyTable } from "./idempotency-table.ts";
+import { NodejsFunction } from "./nodejs-function.ts";
+import { PayloadBucket } from "./payload-bucket.ts";
+import { S3Trigger } from "./s3-trigger.ts";
 
 export interface PipelineStackProps {
   /** Validated settings, from `loadStackConfig()`. */

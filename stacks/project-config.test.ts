@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
 import { App } from "cdktf";
-import { PROJECT_ROOT } from "../bundling/bundle";
-import { cdktfJsonContext, loadStackConfig } from "./config";
-import { loadProjectConfig } from "./project-config";
+import { PROJECT_ROOT } from "../bundling/bundle.ts";
+import { cdktfJsonContext, loadStackConfig } from "./config.ts";
+import { loadProjectConfig } from "./project-config.ts";
 
 test("reads the same settings as the cdktf App that synthesizes the stack", () => {
   const context = JSON.stringify({ memorySize: 1024, region: "eu-central-1", alwaysS3: true });

@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { cdktfJsonContext, ConfigError, loadStackConfig, type Environment, type StackConfig } from "./config";
+import { cdktfJsonContext, ConfigError, loadStackConfig, type Environment, type StackConfig } from "./config.ts";
 
 const CDKTF_JSON = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "cdktf.json");
 

@@ -7,7 +7,7 @@ import { cpSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rm
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { PROJECT_ROOT } from "../bundling/bundle";
+import { PROJECT_ROOT } from "../bundling/bundle.ts";
 
 const EXCLUDED = new Set(["node_modules", ".git", "cdktf.out", "dist", ".local"]);
 

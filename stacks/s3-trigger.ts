@@ -2,12 +2,12 @@
  * Invokes a function when objects are created under a prefix of a bucket: the Lambda permission
  * S3 needs, and the bucket's single notification configuration, in the order AWS requires.
  */
-import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
-import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
-import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function/index.js";
+import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission/index.js";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket/index.js";
+import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification/index.js";
 import { Construct } from "constructs";
-import { NOTIFICATION_EVENTS } from "../lib/contract";
+import { NOTIFICATION_EVENTS } from "../lib/contract.ts";
 
 export interface S3TriggerProps {
   readonly bucket: S3Bucket;

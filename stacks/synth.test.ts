@@ -10,10 +10,10 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { PROJECT_ROOT } from "../bundling/bundle";
-import { DEFAULT_SENDER_NAME } from "../lib/contract";
-import { projectCopyBase, stackDirOf, synthIn } from "./project-copy";
-import { configFrom, synthesize, type Bundles } from "./test-support";
+import { PROJECT_ROOT } from "../bundling/bundle.ts";
+import { DEFAULT_SENDER_NAME } from "../lib/contract.ts";
+import { projectCopyBase, stackDirOf, synthIn } from "./project-copy.ts";
+import { configFrom, synthesize, type Bundles } from "./test-support.ts";
 
 const INVALID_OUTDIR = "cdktf.out.invalid";
 
@@ -21,7 +21,7 @@ let copyBase: ReturnType<typeof projectCopyBase>;
 let base: string;
 let copies: { a: string; b: string };
 let invalidRun: Promise<unknown>;
-let bundler: typeof import("../bundling/bundle");
+let bundler: typeof import("../bundling/bundle.ts");
 /** Copy b's bundles, rebuilt in-process: the same bytes main.ts deployed there. */
 let bundles: Bundles;
 

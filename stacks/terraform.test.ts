@@ -46,14 +46,14 @@ import {
 } from "@aws-sdk/client-s3";
 import { GetTopicAttributesCommand, ListTopicsCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULTS, DEFAULT_SENDER_NAME, FAILURE_RECORD_PREFIX, IDEMPOTENCY_RECORD, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract";
-import { failureRecordKey } from "../lib/failure-records";
-import { findExecutable } from "../local/executables";
-import { MOTO_INSTALL_HINT, MOTO_SERVER, startMotoServer, type MotoServer } from "../local/moto-server";
-import { findTerraformTools, TerraformWorkdir, type PlanResult } from "../local/terraform";
-import { DEFAULT_STACK_NAME, idempotencyTableName, loadStackConfig, pipelineSettings, STACK_DEFAULTS } from "./config";
-import { IDEMPOTENCY_ACTIONS } from "./idempotency-table";
-import { projectCopyBase, stackDirOf, synthIn } from "./project-copy";
+import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULTS, DEFAULT_SENDER_NAME, FAILURE_RECORD_PREFIX, IDEMPOTENCY_RECORD, NOTIFICATION_EVENTS, senderEnvironment } from "../lib/contract.ts";
+import { failureRecordKey } from "../lib/failure-records.ts";
+import { findExecutable } from "../local/executables.ts";
+import { MOTO_INSTALL_HINT, MOTO_SERVER, startMotoServer, type MotoServer } from "../local/moto-server.ts";
+import { findTerraformTools, TerraformWorkdir, type PlanResult } from "../local/terraform.ts";
+import { DEFAULT_STACK_NAME, idempotencyTableName, loadStackConfig, pipelineSettings, STACK_DEFAULTS } from "./config.ts";
+import { IDEMPOTENCY_ACTIONS } from "./idempotency-table.ts";
+import { projectCopyBase, stackDirOf, synthIn } from "./project-copy.ts";
 
 const STATE_BUCKET = "terraform-state";
 const STATE_KEY = `${DEFAULT_STACK_NAME}/terraform.tfstate`;

@@ -5,14 +5,14 @@
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { Testing } from "cdktf";
-import { getToHaveResourceWithProperties, type TerraformConstructor } from "cdktf/lib/testing/matchers";
-import type { Bundle, FunctionRole } from "../bundling/bundle";
-import { loadStackConfig, type Environment, type StackConfig } from "./config";
-import { PipelineStack } from "./pipeline-stack";
+import { getToHaveResourceWithProperties, type TerraformConstructor } from "cdktf/lib/testing/matchers.js";
+import type { Bundle, FunctionRole } from "../bundling/bundle.ts";
+import { loadStackConfig, type Environment, type StackConfig } from "./config.ts";
+import { PipelineStack } from "./pipeline-stack.ts";
 
 export type Bundles = Record<FunctionRole, Bundle>;
 
-export { bundleToTempDir as buildTestBundles } from "../bundling/temp-bundles";
+export { bundleToTempDir as buildTestBundles } from "../bundling/temp-bundles.ts";
 
 export function configFrom(context: Record<string, unknown> = {}, env: Environment = {}): StackConfig {
   return loadStackConfig({ tryGetContext: (key) => context[key] }, env);

@@ -3,7 +3,7 @@
  * ASCII, 2-, 3- and 4-byte UTF-8, JSON escapes, control characters and lone surrogates.
  */
 import fc from "fast-check";
-import { BINARY_INPUT_KEY } from "../lib/contract";
+import { BINARY_INPUT_KEY } from "../lib/contract.ts";
 
 const ascii = fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c));
 const twoByte = fc.integer({ min: 0x80, max: 0x7ff }).map((c) => String.fromCharCode(c));

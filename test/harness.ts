@@ -5,9 +5,9 @@
  */
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
-import type { Bundle, FunctionRole } from "../bundling/bundle";
-import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from "../local/cloud";
-import { waitForDelivery, type Delivery } from "../local/deliveries";
+import type { Bundle, FunctionRole } from "../bundling/bundle.ts";
+import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from "../local/cloud.ts";
+import { waitForDelivery, type Delivery } from "../local/deliveries.ts";
 
 export interface Pipeline {
   cloud: LocalCloud;

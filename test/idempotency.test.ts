@@ -7,15 +7,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import type { Bundle, FunctionRole } from "../bundling/bundle";
-import { bundleToTempDir } from "../bundling/temp-bundles";
-import { consumerEnvironment, DEFAULT_CONSUMER_NAME } from "../lib/contract";
-import { inlineEnvelope, sha256Hex, type PayloadMeta } from "../lib/payload-codec";
-import { payloadObjectKey, toObjectMetadata } from "../lib/payload-object";
-import { encodeS3EventKey } from "../lib/s3-event";
-import { parseJsonLine } from "../local/deliveries";
-import { startLambdaApi } from "../local/lambda-api";
-import { startPipeline, type Pipeline } from "./harness";
+import type { Bundle, FunctionRole } from "../bundling/bundle.ts";
+import { bundleToTempDir } from "../bundling/temp-bundles.ts";
+import { consumerEnvironment, DEFAULT_CONSUMER_NAME } from "../lib/contract.ts";
+import { inlineEnvelope, sha256Hex, type PayloadMeta } from "../lib/payload-codec.ts";
+import { payloadObjectKey, toObjectMetadata } from "../lib/payload-object.ts";
+import { encodeS3EventKey } from "../lib/s3-event.ts";
+import { parseJsonLine } from "../local/deliveries.ts";
+import { startLambdaApi } from "../local/lambda-api.ts";
+import { startPipeline, type Pipeline } from "./harness.ts";
 
 let bundles: Record<FunctionRole, Bundle>;
 let cleanup: () => void;

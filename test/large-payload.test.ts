@@ -12,11 +12,11 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import type { Bundle, FunctionRole } from "../bundling/bundle";
-import { bundleToTempDir } from "../bundling/temp-bundles";
-import { DEFAULT_CONSUMER_NAME, DEFAULTS, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
-import { sendPayload, type PayloadTarget } from "../lib/producer";
-import { startPipeline, type Pipeline } from "./harness";
+import type { Bundle, FunctionRole } from "../bundling/bundle.ts";
+import { bundleToTempDir } from "../bundling/temp-bundles.ts";
+import { DEFAULT_CONSUMER_NAME, DEFAULTS, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
+import { sendPayload, type PayloadTarget } from "../lib/producer.ts";
+import { startPipeline, type Pipeline } from "./harness.ts";
 
 const MiB = 1_048_576;
 let bundles: Record<FunctionRole, Bundle>;

@@ -7,14 +7,14 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
-import type { Bundle, FunctionRole } from "../bundling/bundle";
-import { bundleToTempDir } from "../bundling/temp-bundles";
-import type { SenderResponse } from "../cli/sender-client";
-import { DEFAULT_SENDER_NAME, ENV } from "../lib/contract";
-import { inlineEnvelope, sha256Hex } from "../lib/payload-codec";
-import { startLambdaApi } from "../local/lambda-api";
-import { sha256 } from "../local/payloads";
-import { startPipeline, type Pipeline } from "./harness";
+import type { Bundle, FunctionRole } from "../bundling/bundle.ts";
+import { bundleToTempDir } from "../bundling/temp-bundles.ts";
+import type { SenderResponse } from "../cli/sender-client.ts";
+import { DEFAULT_SENDER_NAME, ENV } from "../lib/contract.ts";
+import { inlineEnvelope, sha256Hex } from "../lib/payload-codec.ts";
+import { startLambdaApi } from "../local/lambda-api.ts";
+import { sha256 } from "../local/payloads.ts";
+import { startPipeline, type Pipeline } from "./harness.ts";
 
 let bundles: Record<FunctionRole, Bundle>;
 let cleanup: () => void;

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { PROJECT_ROOT } from "../bundling/bundle";
-import { RUNTIMES } from "../stacks/config";
+import { PROJECT_ROOT } from "../bundling/bundle.ts";
+import { RUNTIMES } from "../stacks/config.ts";
 
 const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { engines?: { node?: string } };
 const readme = readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");

@@ -11,14 +11,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import type { Bundle, FunctionRole } from "../bundling/bundle";
-import { bundleToTempDir } from "../bundling/temp-bundles";
-import { largeSample } from "../cli/samples";
-import { compressWithin } from "../lib/compression";
-import { DEFAULT_SENDER_NAME, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract";
-import { payloadFromEvent } from "../lib/payload-codec";
-import { charOf, eventOfVaryingCompressibility, type CharClass } from "./arbitraries";
-import { startPipeline, type Pipeline } from "./harness";
+import type { Bundle, FunctionRole } from "../bundling/bundle.ts";
+import { bundleToTempDir } from "../bundling/temp-bundles.ts";
+import { largeSample } from "../cli/samples.ts";
+import { compressWithin } from "../lib/compression.ts";
+import { DEFAULT_SENDER_NAME, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
+import { payloadFromEvent } from "../lib/payload-codec.ts";
+import { charOf, eventOfVaryingCompressibility, type CharClass } from "./arbitraries.ts";
+import { startPipeline, type Pipeline } from "./harness.ts";
 import {
   binaryPayloadWithInlineSize,
   expectedCompressedInlineSize,
@@ -27,7 +27,7 @@ import {
   jsonPayloadWithInlineSize,
   sha256,
   type BuiltPayload,
-} from "../local/payloads";
+} from "../local/payloads.ts";
 
 const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
 const SMALL_LIMIT = 8192;

@@ -11,12 +11,12 @@ import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import fc from "fast-check";
-import { bundleToTempDir } from "../bundling/temp-bundles";
-import { DEFAULT_CONSUMER_NAME, S3_MIN_PART_BYTES } from "../lib/contract";
-import { InvalidSendOptionsError, sendPayload, type PayloadTarget, type SendPayloadOptions, type SendResult } from "../lib/producer";
-import { expectedInlineSize, sha256 } from "../local/payloads";
-import { jsonEvent } from "./arbitraries";
-import { startPipeline, type Pipeline } from "./harness";
+import { bundleToTempDir } from "../bundling/temp-bundles.ts";
+import { DEFAULT_CONSUMER_NAME, S3_MIN_PART_BYTES } from "../lib/contract.ts";
+import { InvalidSendOptionsError, sendPayload, type PayloadTarget, type SendPayloadOptions, type SendResult } from "../lib/producer.ts";
+import { expectedInlineSize, sha256 } from "../local/payloads.ts";
+import { jsonEvent } from "./arbitraries.ts";
+import { startPipeline, type Pipeline } from "./harness.ts";
 
 const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
 const LIMIT = 8192;

@@ -17,7 +17,7 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import { run } from "node:test";
 import { spec } from "node:test/reporters";
-import { PROJECT_ROOT } from "../bundling/bundle";
+import { PROJECT_ROOT } from "../bundling/bundle.ts";
 
 const ROOTS = ["lib", "handlers", "bundling", "stacks", "local", "cli", "test"];
 const REAL_TERRAFORM = ["stacks/terraform.test.ts", "cli/plan-local.test.ts"];
