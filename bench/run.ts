@@ -19,7 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from "node:zlib";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { bundleEntry, bundleHandlers, PROJECT_ROOT, type Bundle, type FunctionRole } from "../bundling/bundle.ts";
+import { bundleFunction, bundleHandlers, PROJECT_ROOT, type Bundle, type FunctionRole } from "../bundling/bundle.ts";
 import { invokeSender, localLambdaClient, LOCAL_CREDENTIALS } from "../cli/sender-client.ts";
 import { BROTLI_QUALITY, compressWithin } from "../lib/compression.ts";
 import { consumerEnvironment, DEFAULTS, EVENT_PAYLOAD_LIMIT_BYTES, senderEnvironment } from "../lib/contract.ts";
@@ -128,7 +128,7 @@ async function coldStart(cloud: LocalCloud, bundles: Record<FunctionRole, Bundle
   // lib/idempotency.ts loads Powertools and the DynamoDB client on the first payload; this bundle
   // imports them up front, to show what that first payload adds to a cold consumer.
   const eagerDir = mkdtempSync(path.join(os.tmpdir(), "bench-eager-"));
-  await bundleEntry("bench/consumer-eager-idempotency.ts", eagerDir, "node22");
+  await bundleFunction({ entry: "bench/consumer-eager-idempotency.ts", outDir: eagerDir, workingDir: PROJECT_ROOT });
   cases["consumer: import, idempotency up front"] = (cpu) => esm(`await import(${JSON.stringify(path.join(eagerDir, "index.mjs"))});`, cpu);
   const wall: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {};
@@ -467,7 +467,7 @@ async function main(): Promise<void> {
     step("bundling the handlers and the probe");
     const bundles = await bundleHandlers({ outDir: path.join(dir, "bundles") });
     // Bundled like the handlers, so it runs under plain node as they do.
-    await bundleEntry("bench/probe.ts", path.join(dir, "probe"), `node${process.versions.node.split(".")[0]}`);
+    await bundleFunction({ entry: "bench/probe.ts", outDir: path.join(dir, "probe"), workingDir: PROJECT_ROOT, target: `node${process.versions.node.split(".")[0]}`, handlerExport: false });
     const probe = path.join(dir, "probe", "index.mjs");
     cloud = await startLocalCloud({ bundles });
 

@@ -1,36 +1,97 @@
 /**
- * The one place handlers are bundled. The cdktf stack deploys these bundles and the local
+ * The one place Lambda code is bundled. The cdktf construct deploys these bundles, and the local
  * runtime and tests execute the very same files, so what is tested is what is deployed.
+ *
+ * A bundle and its content hash depend only on the code: esbuild works in memory against a fixed
+ * output path under `workingDir`, and the files are written where the caller wants them after.
+ * So the same code gives the same `source_code_hash` in any checkout directory, into any output
+ * directory, on any machine with the same dependencies.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, buildSync, type BuildOptions, type BuildResult, type OutputFile } from "esbuild";
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** Where this package's modules are: the repository root from source, `dist/` once built. */
+const MODULES_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** Root of this package: the directory holding its package.json. */
+export const PACKAGE_ROOT = findPackageRoot(MODULES_ROOT);
+/** The same directory, by the name the repository's own tools and tests use. */
+export const PROJECT_ROOT = PACKAGE_ROOT;
 
-/** The two functions, by role. Each bundles to its own directory so each zip holds one handler. */
+/** Extension of this package's own modules: `.ts` from source, `.js` once built. */
+const OWN_EXTENSION = path.extname(fileURLToPath(import.meta.url));
+
+/** This package's two functions, by role: the sender, and the reference consumer. */
 export const FUNCTIONS = {
-  sender: { entry: "handlers/sender.ts" },
-  consumer: { entry: "handlers/consumer.ts" },
+  sender: { entry: ownModule("handlers/sender") },
+  consumer: { entry: ownModule("handlers/consumer") },
 } as const;
 export type FunctionRole = keyof typeof FUNCTIONS;
 
 /** Lambda loads `index.mjs` as ESM and calls its `handler` export. */
 export const BUNDLE_FILE = "index.mjs";
 export const LAMBDA_HANDLER = "index.handler";
+/** esbuild target of the default runtime. */
+export const DEFAULT_TARGET = "node22";
 
-export interface BundleOptions {
-  /**
-   * Directory the bundles are written to, one subdirectory per function.
-   * @default "dist" under the project root
-   */
-  readonly outDir?: string;
+export interface BundleFunctionOptions {
+  /** The module to bundle; it must export `handler`. Absolute, or relative to `workingDir`. */
+  readonly entry: string;
+  /** Directory the bundle is written to; its previous content is removed. */
+  readonly outDir: string;
   /**
    * esbuild target; match the Lambda runtime (`nodejs22.x` → `node22`).
    * @default "node22"
    */
+  readonly target?: string;
+  /**
+   * Source map paths are relative to this directory, so it decides what "the same code" means
+   * for the content hash: the same files at the same places below it.
+   * @default the nearest directory above `entry` that holds a package.json
+   */
+  readonly workingDir?: string;
+  /**
+   * The export Lambda calls, checked at bundling time; `false` for a module that is not a
+   * function (the benchmark's probe).
+   * @default "handler"
+   */
+  readonly handlerExport?: string | false;
+}
+
+export interface Bundle {
+  /** Absolute directory holding `index.mjs`, its chunks and their source maps: the zip's content. */
+  readonly dir: string;
+  /** Absolute path of `index.mjs`. */
+  readonly file: string;
+  /** Base64 SHA-256 over the bundle's files (names and contents), stable across machines (zips are not). */
+  readonly contentHash: string;
+}
+
+/** The entry does not export a `handler` function name; Lambda could not call it. */
+export class BundleEntryError extends Error {
+  override readonly name = "BundleEntryError";
+}
+
+/** Bundles one function; synchronous, for construct constructors. */
+export function bundleFunctionSync(options: BundleFunctionOptions): Bundle {
+  const plan = planBundle(options);
+  return writeBundle(plan, buildSync(plan.esbuild));
+}
+
+export async function bundleFunction(options: BundleFunctionOptions): Promise<Bundle> {
+  const plan = planBundle(options);
+  return writeBundle(plan, await build(plan.esbuild));
+}
+
+export interface BundleHandlersOptions {
+  /**
+   * Directory the bundles are written to, one subdirectory per function.
+   * @default ".bundles" under the package root
+   */
+  readonly outDir?: string;
+  /** @default "node22" */
   readonly target?: string;
   /**
    * Only bundle these functions.
@@ -39,69 +100,97 @@ export interface BundleOptions {
   readonly only?: readonly FunctionRole[];
 }
 
-export interface Bundle {
-  readonly role: FunctionRole;
-  /** Absolute directory holding `index.mjs`, its chunks and their source maps: the zip's content. */
-  readonly dir: string;
-  /** Absolute path of `index.mjs`. */
-  readonly file: string;
-  /** Base64 SHA-256 over the bundle's files, stable across machines (zips are not). */
-  readonly contentHash: string;
-}
-
-export async function bundleHandlers(options: BundleOptions = {}): Promise<Record<FunctionRole, Bundle>> {
-  const outDir = path.resolve(PROJECT_ROOT, options.outDir ?? "dist");
-  const target = options.target ?? "node22";
+/** This package's sender and reference consumer, each in its own directory. */
+export async function bundleHandlers(options: BundleHandlersOptions = {}): Promise<Record<FunctionRole, Bundle>> {
+  const outDir = path.resolve(PACKAGE_ROOT, options.outDir ?? ".bundles");
   const roles = options.only ?? (Object.keys(FUNCTIONS) as FunctionRole[]);
-  const bundles = await Promise.all(roles.map((role) => bundleOne(role, outDir, target)));
-  return Object.fromEntries(bundles.map((b) => [b.role, b])) as Record<FunctionRole, Bundle>;
+  const bundles = await Promise.all(
+    roles.map(async (role) => [role, await bundleFunction({ entry: FUNCTIONS[role].entry, outDir: path.join(outDir, role), workingDir: PACKAGE_ROOT, ...(options.target !== undefined && { target: options.target }) })] as const),
+  );
+  return Object.fromEntries(bundles) as Record<FunctionRole, Bundle>;
 }
 
-async function bundleOne(role: FunctionRole, outDir: string, target: string): Promise<Bundle> {
-  const dir = path.join(outDir, role);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  await bundleEntry(FUNCTIONS[role].entry, dir, target);
-  return { role, dir, file: path.join(dir, BUNDLE_FILE), contentHash: await contentHash(dir) };
+interface BundlePlan {
+  readonly entry: string;
+  readonly outDir: string;
+  /** Where esbuild believes it writes: a fixed place under the working directory. */
+  readonly virtualOutDir: string;
+  readonly handlerExport: string | false;
+  readonly esbuild: BuildOptions & { write: false; metafile: true };
 }
 
-/** Bundles one entry module into `dir/index.mjs` plus chunks; also used for the benchmark's probe. */
-export async function bundleEntry(entry: string, dir: string, target: string): Promise<void> {
-  await build({
-    // A relative working directory keeps absolute paths out of the bundle and its source map.
-    absWorkingDir: PROJECT_ROOT,
-    entryPoints: { index: entry },
-    outdir: path.relative(PROJECT_ROOT, dir),
-    outExtension: { ".js": ".mjs" },
-    // Dynamic imports become chunks that load only when reached: the S3 client stays off the
-    // inline route's cold start (npm run bench measures it). Chunk names are content hashes.
-    splitting: true,
-    chunkNames: "chunks/[name]-[hash]",
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    // The SDK's ES module builds: they tree-shake, and a dynamic import of them keeps its named exports.
-    mainFields: ["module", "main"],
-    target,
-    minify: true,
-    sourcemap: "linked",
-    sourcesContent: false,
-    legalComments: "none",
-    logLevel: "warning",
-    // Some CommonJS dependencies of the SDK call require(); ESM output needs one in scope.
-    banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-  });
+function planBundle(options: BundleFunctionOptions): BundlePlan {
+  const workingDir = path.resolve(options.workingDir ?? findPackageRoot(path.dirname(path.resolve(options.entry))));
+  const entry = path.resolve(workingDir, options.entry);
+  if (!existsSync(entry)) throw new BundleEntryError(`Cannot bundle ${entry}: no such file`);
+  const virtualOutDir = path.join(workingDir, ".lambda-bundle");
+  return {
+    entry,
+    outDir: path.resolve(options.outDir),
+    virtualOutDir,
+    handlerExport: options.handlerExport ?? "handler",
+    esbuild: {
+      // A relative working directory keeps absolute paths out of the bundle and its source map.
+      absWorkingDir: workingDir,
+      entryPoints: { index: path.relative(workingDir, entry) },
+      outdir: path.relative(workingDir, virtualOutDir),
+      write: false,
+      metafile: true,
+      outExtension: { ".js": ".mjs" },
+      // Dynamic imports become chunks that load only when reached: the S3 client stays off the
+      // inline route's cold start (npm run bench measures it). Chunk names are content hashes.
+      splitting: true,
+      chunkNames: "chunks/[name]-[hash]",
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      // The SDK's ES module builds: they tree-shake, and a dynamic import of them keeps its named exports.
+      mainFields: ["module", "main"],
+      target: options.target ?? DEFAULT_TARGET,
+      minify: true,
+      sourcemap: "linked",
+      sourcesContent: false,
+      legalComments: "none",
+      logLevel: "warning",
+      // Some CommonJS dependencies of the SDK call require(); ESM output needs one in scope.
+      banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+    },
+  };
 }
 
-/** Base64 SHA-256 over every file's relative path and content, in a fixed order. */
-async function contentHash(dir: string): Promise<string> {
-  const hash = createHash("sha256");
-  const files = (await readdir(dir, { recursive: true, withFileTypes: true }))
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath ?? e.path, e.name)).split(path.sep).join("/"))
-    .sort();
-  for (const name of files) {
-    hash.update(name).update("\0").update(await readFile(path.join(dir, name))).update("\0");
+function writeBundle(plan: BundlePlan, result: BuildResult<{ write: false; metafile: true }>): Bundle {
+  const files = result.outputFiles.map((f) => ({ name: relativeName(plan.virtualOutDir, f), file: f })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  // Metafile paths are relative to the working directory; dynamic-import chunks are entry points too.
+  const indexPath = path.join(path.relative(plan.esbuild.absWorkingDir ?? "", plan.virtualOutDir), BUNDLE_FILE).split(path.sep).join("/");
+  const index = Object.entries(result.metafile.outputs).find(([name]) => name === indexPath);
+  if (plan.handlerExport !== false && !index?.[1].exports.includes(plan.handlerExport)) {
+    throw new BundleEntryError(
+      `${plan.entry} does not export "${plan.handlerExport}" (it exports: ${index?.[1].exports.join(", ") || "nothing"}); ` +
+        `Lambda calls index.${plan.handlerExport}. A consumer entry is: export const handler = createConsumerHandler({ processPayload })`,
+    );
   }
-  return hash.digest("base64");
+  rmSync(plan.outDir, { recursive: true, force: true });
+  const hash = createHash("sha256");
+  for (const { name, file } of files) {
+    const target = path.join(plan.outDir, ...name.split("/"));
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, file.contents);
+    hash.update(name).update("\0").update(file.contents).update("\0");
+  }
+  return { dir: plan.outDir, file: path.join(plan.outDir, BUNDLE_FILE), contentHash: hash.digest("base64") };
+}
+
+function relativeName(virtualOutDir: string, file: OutputFile): string {
+  return path.relative(virtualOutDir, file.path).split(path.sep).join("/");
+}
+
+function ownModule(name: string): string {
+  return path.join(MODULES_ROOT, `${name}${OWN_EXTENSION}`);
+}
+
+function findPackageRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "package.json"))) return dir;
+    if (path.dirname(dir) === dir) return start;
+  }
 }

@@ -1,12 +1,12 @@
-/** `npm run build`: bundle both handlers into dist/ and print what was written. */
+/** `npm run bundle`: bundle both handlers into .bundles/ and print what was written. */
 import path from "node:path";
 import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "../cli/command-line.ts";
 import { bundleHandlers, PROJECT_ROOT } from "./bundle.ts";
 
-const USAGE = "usage: npm run build";
+const USAGE = "usage: npm run bundle";
 const HELP = `${USAGE}
 
-Bundles both handlers into dist/sender and dist/consumer with esbuild (minified ESM with source
+Bundles both handlers into .bundles/sender and .bundles/consumer with esbuild (minified ESM with source
 maps, target node22), as the stack deploys them, and prints each bundle's path and content hash.
 \`npm run synth\` bundles for the configured runtime by itself; this is for looking at the output.`;
 
@@ -15,8 +15,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  for (const b of Object.values(await bundleHandlers())) {
-    console.log(`${b.role.padEnd(8)} ${path.relative(PROJECT_ROOT, b.file)}  sha256 ${b.contentHash}`);
+  for (const [role, b] of Object.entries(await bundleHandlers())) {
+    console.log(`${role.padEnd(8)} ${path.relative(PROJECT_ROOT, b.file)}  sha256 ${b.contentHash}`);
   }
   return 0;
 }

@@ -12,7 +12,7 @@ const COMMANDS = [
   { script: "cli/local.ts", usage: "usage: npm run local -- [--lambda-port PORT] [--s3-port PORT]" },
   { script: "cli/invoke.ts", usage: "usage: npm run invoke -- <file|->" },
   { script: "cli/sample-payload.ts", usage: "usage: npm run --silent sample-payload -- [BYTES]" },
-  { script: "bundling/cli.ts", usage: "usage: npm run build" },
+  { script: "bundling/cli.ts", usage: "usage: npm run bundle" },
   { script: "main.ts", usage: "usage: npm run synth" },
 ] as const;
 

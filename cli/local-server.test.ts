@@ -135,10 +135,10 @@ test("the banner shows the real endpoints, the bucket and commands to paste for 
   assert.deepEqual(awsCliCommands(cloud, first?.major ?? 2).filter((c) => !lines.includes(c)), [], "the banner's commands are awsCliCommands(), which the AWS CLI test below pastes");
 });
 
-/** The shell commands in the README section `heading`, continuation lines joined, comments dropped. */
+/** The shell commands in the docs section `heading`, continuation lines joined, comments dropped. */
 function readmeCommands(readme: string, heading: string): string[] {
   const start = readme.indexOf(`\n${heading}\n`);
-  assert.ok(start >= 0, `README has the section ${heading}`);
+  assert.ok(start >= 0, `docs/local-cloud.md has the section ${heading}`);
   const section = readme.slice(start + heading.length + 2, readme.indexOf("\n## ", start + 1));
   const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
   return blocks
@@ -147,8 +147,8 @@ function readmeCommands(readme: string, heading: string): string[] {
     .filter((l) => l !== "" && !l.startsWith("#"));
 }
 
-test("the README's AWS CLI commands are exactly the banner's for the default ports, for v1 and for v2", async () => {
-  const readme = await readFile(path.join(PROJECT_ROOT, "README.md"), "utf8");
+test("the AWS CLI commands of docs/local-cloud.md are exactly the banner's for the default ports, for v1 and for v2", async () => {
+  const readme = await readFile(path.join(PROJECT_ROOT, "docs", "local-cloud.md"), "utf8");
   const commands = readmeCommands(readme, "## Run it locally with the AWS CLI");
   const defaults: Endpoints = {
     settings: server.cloud.settings,
@@ -159,10 +159,10 @@ test("the README's AWS CLI commands are exactly the banner's for the default por
   const v1 = awsCliCommands(defaults, 1);
   const v2 = awsCliCommands(defaults, 2);
   for (const [name, expected] of [["v1", v1], ["v2", v2]] as const) {
-    assert.deepEqual(expected.filter((c) => !commands.includes(c)), [], `every ${name} command is in the README`);
+    assert.deepEqual(expected.filter((c) => !commands.includes(c)), [], `every ${name} command is in docs/local-cloud.md`);
   }
   const awsLines = commands.filter((c) => c.startsWith("aws "));
-  assert.deepEqual(awsLines.filter((c) => !v1.includes(c) && !v2.includes(c)), [], "every aws command in the README is one the CLI test below pastes");
+  assert.deepEqual(awsLines.filter((c) => !v1.includes(c) && !v2.includes(c)), [], "every aws command in docs/local-cloud.md is one the CLI test below pastes");
 });
 
 test('{"key":"value"} goes inline and the consumer logs it, prefixed with its name', async () => {
@@ -269,7 +269,7 @@ test("bad requests get errors, and the server still delivers afterwards", async 
 });
 
 // Both versions at once: each is mostly Python start-up, and the server takes invocations in turn.
-describe("the banner's and README's AWS CLI commands, pasted into each installed major version", { concurrency: true }, () => {
+describe("the banner's and docs' AWS CLI commands, pasted into each installed major version", { concurrency: true }, () => {
   if (clis.length === 0) {
     test("AWS CLI", (t) => {
       t.skip("aws CLI not installed");
@@ -287,7 +287,7 @@ describe("the banner's and README's AWS CLI commands, pasted into each installed
         AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, "no-aws-credentials"),
         AWS_PAGER: "",
       });
-      // What the banner prints for this version (and the README shows, for the default ports).
+      // What the banner prints for this version (and docs/local-cloud.md shows, for the default ports).
       const commands = awsCliCommands(server.cloud, cli.major);
       const line = (start: string, marker = "") => {
         const found = commands.find((c) => c.startsWith(start) && c.includes(marker));

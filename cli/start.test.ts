@@ -96,10 +96,10 @@ test("npm start delivers the samples and the boundary payloads byte-identical an
   assertDemoPassed(demo, EVENT_PAYLOAD_LIMIT_BYTES);
   assert.equal(demo.stderr, "", "nothing on stderr (no SDK Node-version warning)");
 
-  // The README shows this run's output; only timings and ports may differ.
-  const readme = await readFile(path.join(PROJECT_ROOT, "README.md"), "utf8");
-  const sample = /\n`npm start` bundles the handlers[\s\S]*?```text\n([\s\S]*?)```/.exec(readme)?.[1];
-  assert.ok(sample, "the README shows npm start's output in a ```text block");
+  // docs/local-cloud.md shows this run's output; only timings and ports may differ.
+  const page = await readFile(path.join(PROJECT_ROOT, "docs", "local-cloud.md"), "utf8");
+  const sample = /\n`npm start` bundles the handlers[\s\S]*?```text\n([\s\S]*?)```/.exec(page)?.[1];
+  assert.ok(sample, "docs/local-cloud.md shows npm start's output in a ```text block");
   assert.deepEqual(normalized(sample), normalized(demo.stdout));
 
   assert.equal(bad.code, 1, transcript(bad));

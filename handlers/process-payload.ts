@@ -1,26 +1,11 @@
 /**
- * The business function: the one place that does something with a payload. Replace the body of
- * `processPayload` with your own work; throwing makes Lambda retry and, when retries are spent,
- * sends the event to the failure queue (the payload object stays in the bucket).
+ * The reference business function: it logs what it received. A team writes its own module like
+ * this one; throwing makes Lambda retry the event and, when retries are spent, write its record
+ * to the failure bucket (an S3-route payload object stays in the payload bucket).
  */
 import type { Readable } from "node:stream";
-import type { PayloadEncoding } from "../lib/compression.ts";
 import { log } from "../lib/log.ts";
-import type { PayloadFormat } from "../lib/payload-codec.ts";
-
-export interface DeliveredPayload {
-  readonly id: string;
-  readonly route: "inline" | "s3";
-  /** How the payload travelled inline, when it was compressed; `bytes` are always decompressed. */
-  readonly encoding?: PayloadEncoding;
-  readonly format: PayloadFormat;
-  readonly size: number;
-  /** Computed by the consumer over the bytes handed to the business function. */
-  readonly sha256: string;
-  readonly sentAt: string;
-  readonly bucket?: string;
-  readonly key?: string;
-}
+import type { DeliveredPayload } from "../lib/consumer.ts";
 
 export async function processPayload(bytes: Uint8Array, meta: DeliveredPayload): Promise<void> {
   log("info", "payload received", {

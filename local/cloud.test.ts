@@ -18,7 +18,7 @@ before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "local-cloud-test-"));
   const fixtures = await bundleFixtures(path.join(tmp, "bundles"));
   // Fixtures stand in for the real handlers: the sender writes to S3, the consumer logs its events.
-  const bundle = (role: FunctionRole, file: string): Bundle => ({ role, dir: path.dirname(file), file, contentHash: role });
+  const bundle = (role: FunctionRole, file: string): Bundle => ({ dir: path.dirname(file), file, contentHash: role });
   cloud = await startLocalCloud({
     settings: { senderName: "LocalSender", consumerName: "LocalConsumer", prefix: "incoming/" },
     bundles: { sender: bundle("sender", fixtures["s3-writer"]), consumer: bundle("consumer", fixtures.echo) },

@@ -9,7 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { PROJECT_ROOT } from "../bundling/bundle.ts";
 
-const EXCLUDED = new Set(["node_modules", ".git", "cdktf.out", "dist", ".local"]);
+const EXCLUDED = new Set(["node_modules", ".git", "cdktf.out", "dist", ".bundles", ".local"]);
 
 /** Hard links keep node_modules real (esbuild resolves symlinks) without copying 500 MB. */
 function linkTree(from: string, to: string): void {

@@ -1,5 +1,5 @@
 /**
- * The Node.js versions the README promises (section "Node.js versions"): package.json's engines
+ * The Node.js versions the README and docs/development.md ("Node.js versions") promise: package.json's engines
  * floor, the Node the tests run on, and the Lambda runtimes the stack offers must agree with it.
  */
 import assert from "node:assert/strict";
@@ -11,6 +11,7 @@ import { RUNTIMES } from "../stacks/config.ts";
 
 const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { engines?: { node?: string } };
 const readme = readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+const versionsPage = readFileSync(path.join(PROJECT_ROOT, "docs", "development.md"), "utf8");
 
 /** The engines range is a plain floor, ">=MAJOR.MINOR.PATCH"; anything fancier needs a semver parser here. */
 function floor(): [number, number, number] {
@@ -29,17 +30,17 @@ test("the tests run on a Node.js version package.json supports", () => {
   assert.ok(atLeast(running, floor()), `Node ${process.versions.node} is below engines.node ${pkg.engines?.node}`);
 });
 
-test("every Lambda runtime the stack offers is a supported Node.js version, and the README names it", () => {
+test("every Lambda runtime the stack offers is a supported Node.js version, and docs/development.md names it", () => {
   for (const [runtime, target] of Object.entries(RUNTIMES)) {
     const major = Number(/^node(\d+)$/.exec(target)?.[1]);
     // Lambda runs a current minor of its major, so the major decides.
     assert.ok(major >= floor()[0], `${runtime} (${target}) is below engines.node ${pkg.engines?.node}`);
-    assert.ok(readme.includes(`\`${runtime}\``), `the README's Node.js versions mention ${runtime}`);
+    assert.ok(versionsPage.includes(`\`${runtime}\``), `docs/development.md's Node.js versions mention ${runtime}`);
   }
 });
 
-test("the README states the floor package.json enforces", () => {
+test("the README and docs/development.md state the floor package.json enforces", () => {
   const [major, minor] = floor();
-  assert.ok(readme.includes(`**Supported: Node.js ${major}.${minor} or later**`), `README states "Node.js ${major}.${minor} or later"`);
-  assert.ok(readme.includes(`Node.js ${major}.${minor} or later (see [Node.js versions](#nodejs-versions))`), "and says so where the two commands are");
+  assert.ok(versionsPage.includes(`**Supported: Node.js ${major}.${minor} or later**`), `docs/development.md states "Node.js ${major}.${minor} or later"`);
+  assert.ok(readme.includes(`Node.js ${major}.${minor} or later (see [Node.js versions](docs/development.md#nodejs-versions))`), "and the README says so where the two commands are");
 });

@@ -5,7 +5,7 @@
  *   the AWS provider waiting on the emulator.
  * - Two workers take the other files from one queue, `cli/plan-local.test.ts` (the other long one)
  *   first, so the work balances itself.
- * - Files that use the project's own dist/ or cdktf.out/ (cli/ and local/ bundle and start servers
+ * - Files that use the project's own .bundles/ or cdktf.out/ (cli/ and local/ bundle and start servers
  *   from the project; stacks/project-config.test.ts creates cdktf.out) never run at the same time
  *   as each other.
  *
