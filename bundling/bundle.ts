@@ -8,7 +8,8 @@
  * directory, on any machine with the same dependencies.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, buildSync, type BuildOptions, type BuildResult, type OutputFile } from "esbuild";
@@ -39,8 +40,12 @@ export const DEFAULT_TARGET = "node22";
 export interface BundleFunctionOptions {
   /** The module to bundle; it must export `handler`. Absolute, or relative to `workingDir`. */
   readonly entry: string;
-  /** Directory the bundle is written to; its previous content is removed. */
-  readonly outDir: string;
+  /**
+   * Directory the bundle is written to; its previous content is removed.
+   * @default a directory named by the bundle's content hash under the OS temporary directory,
+   * written once and shared by every synthesis of the same code
+   */
+  readonly outDir?: string;
   /**
    * esbuild target; match the Lambda runtime (`nodejs22.x` → `node22`).
    * @default "node22"
@@ -77,12 +82,45 @@ export class BundleEntryError extends Error {
 /** Bundles one function; synchronous, for construct constructors. */
 export function bundleFunctionSync(options: BundleFunctionOptions): Bundle {
   const plan = planBundle(options);
-  return writeBundle(plan, buildSync(plan.esbuild));
+  return writeBundle(plan, cached(plan) ?? remember(plan, buildSync(plan.esbuild)));
 }
 
 export async function bundleFunction(options: BundleFunctionOptions): Promise<Bundle> {
   const plan = planBundle(options);
-  return writeBundle(plan, await build(plan.esbuild));
+  return writeBundle(plan, cached(plan) ?? remember(plan, await build(plan.esbuild)));
+}
+
+type BundleResult = BuildResult<{ write: false; metafile: true }>;
+
+/**
+ * Builds of this process, reused while none of their input files changed: a test file or an app
+ * that synthesizes several stacks from the same code bundles it once.
+ */
+const builds = new Map<string, { readonly result: BundleResult; readonly inputs: readonly { file: string; stamp: string }[] }>();
+
+function buildKey(plan: BundlePlan): string {
+  return JSON.stringify([plan.entry, plan.esbuild.absWorkingDir, plan.esbuild.target]);
+}
+
+function stamp(file: string): string {
+  try {
+    const s = statSync(file);
+    return `${s.size}:${s.mtimeMs}`;
+  } catch {
+    return "missing";
+  }
+}
+
+function cached(plan: BundlePlan): BundleResult | undefined {
+  const hit = builds.get(buildKey(plan));
+  return hit?.inputs.every(({ file, stamp: was }) => stamp(file) === was) ? hit.result : undefined;
+}
+
+function remember(plan: BundlePlan, result: BundleResult): BundleResult {
+  const dir = plan.esbuild.absWorkingDir ?? "";
+  const inputs = Object.keys(result.metafile.inputs).map((f) => path.resolve(dir, f)).map((file) => ({ file, stamp: stamp(file) }));
+  builds.set(buildKey(plan), { result, inputs });
+  return result;
 }
 
 export interface BundleHandlersOptions {
@@ -112,7 +150,7 @@ export async function bundleHandlers(options: BundleHandlersOptions = {}): Promi
 
 interface BundlePlan {
   readonly entry: string;
-  readonly outDir: string;
+  readonly outDir: string | undefined;
   /** Where esbuild believes it writes: a fixed place under the working directory. */
   readonly virtualOutDir: string;
   readonly handlerExport: string | false;
@@ -126,7 +164,7 @@ function planBundle(options: BundleFunctionOptions): BundlePlan {
   const virtualOutDir = path.join(workingDir, ".lambda-bundle");
   return {
     entry,
-    outDir: path.resolve(options.outDir),
+    outDir: options.outDir === undefined ? undefined : path.resolve(options.outDir),
     virtualOutDir,
     handlerExport: options.handlerExport ?? "handler",
     esbuild: {
@@ -158,7 +196,7 @@ function planBundle(options: BundleFunctionOptions): BundlePlan {
   };
 }
 
-function writeBundle(plan: BundlePlan, result: BuildResult<{ write: false; metafile: true }>): Bundle {
+function writeBundle(plan: BundlePlan, result: BundleResult): Bundle {
   const files = result.outputFiles.map((f) => ({ name: relativeName(plan.virtualOutDir, f), file: f })).sort((a, b) => (a.name < b.name ? -1 : 1));
   // Metafile paths are relative to the working directory; dynamic-import chunks are entry points too.
   const indexPath = path.join(path.relative(plan.esbuild.absWorkingDir ?? "", plan.virtualOutDir), BUNDLE_FILE).split(path.sep).join("/");
@@ -169,15 +207,30 @@ function writeBundle(plan: BundlePlan, result: BuildResult<{ write: false; metaf
         `Lambda calls index.${plan.handlerExport}. A consumer entry is: export const handler = createConsumerHandler({ processPayload })`,
     );
   }
-  rmSync(plan.outDir, { recursive: true, force: true });
   const hash = createHash("sha256");
-  for (const { name, file } of files) {
-    const target = path.join(plan.outDir, ...name.split("/"));
-    mkdirSync(path.dirname(target), { recursive: true });
-    writeFileSync(target, file.contents);
-    hash.update(name).update("\0").update(file.contents).update("\0");
+  for (const { name, file } of files) hash.update(name).update("\0").update(file.contents).update("\0");
+  const contentHash = hash.digest("base64");
+  const dir = plan.outDir ?? path.join(os.tmpdir(), "lambda-s3-async-lambda-bundles", Buffer.from(contentHash, "base64").toString("hex"));
+  if (plan.outDir !== undefined || !existsSync(dir)) {
+    // Written beside and renamed into place, so a reader never sees half a bundle.
+    const staging = `${dir}.${process.pid}.${Date.now()}.tmp`;
+    rmSync(staging, { recursive: true, force: true });
+    for (const { name, file } of files) {
+      const target = path.join(staging, ...name.split("/"));
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, file.contents);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(path.dirname(dir), { recursive: true });
+    try {
+      renameSync(staging, dir);
+    } catch (err) {
+      // Another process put the same content-addressed bundle there first.
+      rmSync(staging, { recursive: true, force: true });
+      if (plan.outDir !== undefined || !existsSync(dir)) throw err;
+    }
   }
-  return { dir: plan.outDir, file: path.join(plan.outDir, BUNDLE_FILE), contentHash: hash.digest("base64") };
+  return { dir, file: path.join(dir, BUNDLE_FILE), contentHash };
 }
 
 function relativeName(virtualOutDir: string, file: OutputFile): string {

@@ -4,8 +4,8 @@
  */
 import path from "node:path";
 import { App } from "cdktf";
-import { bundleHandlers, PROJECT_ROOT, type Bundle, type FunctionRole } from "../bundling/bundle.ts";
-import { cdktfJsonContext, RUNTIMES, type Environment, type StackConfig } from "./config.ts";
+import { PROJECT_ROOT, type Bundle, type FunctionRole } from "../bundling/bundle.ts";
+import { cdktfJsonContext, type Environment, type StackConfig } from "./config.ts";
 import { PipelineStack } from "./pipeline-stack.ts";
 import { loadProjectConfig } from "./project-config.ts";
 
@@ -21,9 +21,12 @@ export async function synthesizeApp(env: Environment = process.env): Promise<Syn
   // setting must leave nothing behind (nor race another synthesis into the same directory).
   // loadProjectConfig merges context exactly as the App does (stacks/project-config.test.ts).
   const config = loadProjectConfig(env);
-  const bundles = await bundleHandlers({ target: RUNTIMES[config.runtime] });
   const app = new App({ context: cdktfJsonContext(path.join(PROJECT_ROOT, "cdktf.json")), stackTraces: false });
-  new PipelineStack(app, config.stackName, { config, bundles });
+  const { pipeline } = new PipelineStack(app, config.stackName, { config });
   app.synth();
-  return { config, bundles, stackFile: path.join(app.outdir, "stacks", config.stackName, "cdk.tf.json") };
+  return {
+    config,
+    bundles: { consumer: pipeline.consumerBundle, sender: pipeline.senderBundle! },
+    stackFile: path.join(app.outdir, "stacks", config.stackName, "cdk.tf.json"),
+  };
 }

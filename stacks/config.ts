@@ -10,19 +10,21 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, DEFAULTS, EVENT_PAYLOAD_LIMIT_BYTES, type PipelineSettings } from "../lib/contract.ts";
+import { DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, DEFAULTS, type PipelineSettings } from "../lib/contract.ts";
+import { constraintIssues, settingsPhrase } from "./constraints.ts";
+import { bucketNameViolations, NotAllowed, parseRule, RULES, type Rule } from "./rules.ts";
+
+export { bucketNameViolations };
 
 /** Lambda runtimes the stack deploys, and the esbuild target that matches each. */
-export const RUNTIMES = { "nodejs22.x": "node22", "nodejs24.x": "node24" } as const;
+export const RUNTIMES = { "nodejs22.x": "node22", "nodejs24.x": "node24" } as const satisfies Record<(typeof RULES.runtime.values)[number], string>;
 export type LambdaRuntime = keyof typeof RUNTIMES;
 
-export const ARCHITECTURES = ["arm64", "x86_64"] as const;
+export const ARCHITECTURES = RULES.architecture.values;
 export type LambdaArchitecture = (typeof ARCHITECTURES)[number];
 
 /** Every value `retention_in_days` accepts; 0 keeps logs forever. */
-export const LOG_RETENTION_DAYS = [
-  0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
+export const LOG_RETENTION_DAYS = RULES.logRetentionDays.values;
 
 export interface StackConfig {
   /** Stack name: the directory under cdktf.out/stacks and part of the generated bucket prefix. */
@@ -188,14 +190,12 @@ export interface ContextReader {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-/** Thrown by a parser: the value is not allowed; `allowed` says what is. */
-class NotAllowed extends Error {
-  constructor(readonly allowed: string) {
-    super(allowed);
-  }
-}
-
 type Parser<T> = (value: unknown) => T;
+
+/** A parser from one of the shared rules, so the stack and the construct word a bad value alike. */
+function fromRule<T>(rule: Rule): Parser<T> {
+  return (value) => parseRule(rule, value) as T;
+}
 
 function string(allowed: string, valid: (s: string) => boolean): Parser<string> {
   return (value) => {
@@ -204,111 +204,23 @@ function string(allowed: string, valid: (s: string) => boolean): Parser<string> 
   };
 }
 
-function integer(min: number, max: number, unit = ""): Parser<number> {
-  const allowed = `an integer from ${min} to ${max}${unit}`;
-  return (value) => {
-    const n = typeof value === "number" ? value : typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new NotAllowed(allowed);
-    return n;
-  };
-}
-
-function oneOf<T extends string | number>(values: readonly T[]): Parser<T> {
-  const allowed = `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`;
-  return (value) => {
-    const candidate = typeof value === "string" && typeof values[0] === "number" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
-    if (!values.includes(candidate as T)) throw new NotAllowed(allowed);
-    return candidate as T;
-  };
-}
-
-const bool: Parser<boolean> = (value) => {
-  if (value === true || value === "true") return true;
-  if (value === false || value === "false") return false;
-  throw new NotAllowed('true or false (the string "true" or "false" in an environment variable)');
-};
-
-/** S3 general purpose bucket naming rules; returns the rules a name breaks. */
-export function bucketNameViolations(name: string): string[] {
-  const broken: string[] = [];
-  if (name.length < 3 || name.length > 63) broken.push("3 to 63 characters long");
-  if (!/^[a-z0-9.-]*$/.test(name)) broken.push("only lowercase letters, digits, dots and hyphens");
-  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) broken.push("begins and ends with a letter or digit");
-  if (name.includes("..")) broken.push("no two adjacent dots");
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) broken.push("not formatted as an IP address");
-  for (const prefix of ["xn--", "sthree-", "amzn-s3-demo-"]) {
-    if (name.startsWith(prefix)) broken.push(`does not start with "${prefix}"`);
-  }
-  for (const suffix of ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]) {
-    if (name.endsWith(suffix)) broken.push(`does not end with "${suffix}"`);
-  }
-  return broken;
-}
-
-const bucketName: Parser<string> = (value) => {
-  if (typeof value !== "string") throw new NotAllowed("a string following the S3 bucket naming rules");
-  const broken = bucketNameViolations(value);
-  if (broken.length > 0) throw new NotAllowed(`a valid S3 bucket name: ${broken.join("; ")}`);
-  return value;
-};
+const bool = fromRule<boolean>(RULES.boolean);
+const bucketName = fromRule<string>(RULES.bucketName);
+const tags = fromRule<Record<string, string>>(RULES.tags);
+const functionName = fromRule<string>(RULES.functionName);
+const payloadPrefix = fromRule<string>(RULES.payloadPrefix);
+const kmsKeyArn = fromRule<string>(RULES.kmsKeyArn);
+const snsTopicArn = fromRule<string>(RULES.snsTopicArn);
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const region = string('an AWS region code such as "us-east-1" or "eu-central-1"', (s) => REGION.test(s));
-
-const functionName = string("1 to 64 letters, digits, hyphens or underscores", (s) => /^[A-Za-z0-9_-]{1,64}$/.test(s));
-
-/**
- * Characters S3 calls safe, minus `*`: the prefix also lands in IAM resource ARNs, where `*` and
- * `?` are wildcards, and in Terraform strings, where `${` would interpolate.
- */
-const payloadPrefix = string(
-  'a key prefix of 1 to 512 characters from letters, digits and ! - _ . \' ( ) /, not starting with "/" (e.g. "payloads/")',
-  (s) => /^[A-Za-z0-9!_.'()\/-]{1,512}$/.test(s) && !s.startsWith("/"),
-);
 
 const stackName = string(
   "1 to 64 characters: a letter, then letters, digits, hyphens or underscores",
   (s) => /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(s),
 );
 
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/[A-Za-z0-9-]+$/;
-const kmsKeyArn = string(
-  'a KMS key ARN, "arn:<partition>:kms:<region>:<account>:key/<key-id>" (not an alias)',
-  (s) => KMS_KEY_ARN.test(s),
-);
-
-const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-const tags: Parser<Record<string, string>> = (value) => {
-  const allowed =
-    'a JSON object of at most 50 tags, keys 1-128 and values 0-256 characters from letters, digits, spaces and _ . : / = + - @, keys not starting with "aws:"';
-  let parsed = value;
-  if (typeof value === "string") {
-    try {
-      parsed = JSON.parse(value);
-    } catch {
-      throw new NotAllowed(allowed);
-    }
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new NotAllowed(allowed);
-  const entries = Object.entries(parsed);
-  const ok =
-    entries.length <= 50 &&
-    entries.every(
-      ([k, v]) =>
-        typeof v === "string" &&
-        k.length >= 1 &&
-        k.length <= 128 &&
-        v.length <= 256 &&
-        TAG_CHARS.test(k) &&
-        TAG_CHARS.test(v) &&
-        !k.toLowerCase().startsWith("aws:"),
-    );
-  if (!ok) throw new NotAllowed(allowed);
-  return Object.fromEntries(entries) as Record<string, string>;
-};
-
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$/;
-const snsTopicArn = string('an SNS topic ARN, "arn:<partition>:sns:<region>:<account>:<topic-name>" (not FIFO)', (s) => SNS_TOPIC_ARN.test(s));
+const KMS_KEY_REGION = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/;
 
 const stateKey = string('an S3 object key of 1 to 1024 characters, not starting with "/"', (s) => s.length >= 1 && s.length <= 1024 && !s.startsWith("/"));
 
@@ -365,22 +277,22 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
     kmsKeyArn: read("kmsKeyArn", kmsKeyArn, undefined),
     payloadPrefix: read("payloadPrefix", payloadPrefix, DEFAULTS.prefix),
     // S3 lifecycle days are a 32-bit integer.
-    payloadExpirationDays: read("payloadExpirationDays", integer(1, 2_147_483_647, " days"), STACK_DEFAULTS.payloadExpirationDays),
-    inlineLimitBytes: read("inlineLimitBytes", integer(1, EVENT_PAYLOAD_LIMIT_BYTES, " bytes"), DEFAULTS.inlineLimit),
+    payloadExpirationDays: read("payloadExpirationDays", fromRule(RULES.payloadExpirationDays), STACK_DEFAULTS.payloadExpirationDays),
+    inlineLimitBytes: read("inlineLimitBytes", fromRule(RULES.inlineLimitBytes), DEFAULTS.inlineLimit),
     alwaysS3: read("alwaysS3", bool, DEFAULTS.alwaysS3),
     compressInline: read("compressInline", bool, DEFAULTS.compressInline),
     deleteAfterProcessing: read("deleteAfterProcessing", bool, DEFAULTS.deleteAfterProcessing),
-    runtime: read("runtime", oneOf(Object.keys(RUNTIMES) as LambdaRuntime[]), STACK_DEFAULTS.runtime),
-    architecture: read("architecture", oneOf(ARCHITECTURES), STACK_DEFAULTS.architecture),
-    memorySize: read("memorySize", integer(128, 10_240, " MB"), STACK_DEFAULTS.memorySize),
-    consumerEphemeralStorageMb: read("consumerEphemeralStorageMb", integer(512, 10_240, " MB"), STACK_DEFAULTS.consumerEphemeralStorageMb),
-    timeout: (functionTimeout = read("timeout", integer(1, 900, " seconds"), STACK_DEFAULTS.timeout)),
-    logRetentionDays: read("logRetentionDays", oneOf(LOG_RETENTION_DAYS), STACK_DEFAULTS.logRetentionDays),
-    maxRetryAttempts: read("maxRetryAttempts", integer(0, 2), STACK_DEFAULTS.maxRetryAttempts),
-    maxEventAgeSeconds: read("maxEventAgeSeconds", integer(60, 21_600, " seconds"), STACK_DEFAULTS.maxEventAgeSeconds),
-    idempotencyExpiresAfterSeconds: read("idempotencyExpiresAfterSeconds", integer(60, 31_536_000, " seconds"), DEFAULTS.idempotencyExpiresAfterSeconds),
-    sdkConnectionTimeoutMs: read("sdkConnectionTimeoutMs", integer(1, 900_000, " ms"), sdkTimeoutDefaults(functionTimeout).connection),
-    sdkRequestTimeoutMs: read("sdkRequestTimeoutMs", integer(1, 900_000, " ms"), sdkTimeoutDefaults(functionTimeout).request),
+    runtime: read("runtime", fromRule<LambdaRuntime>(RULES.runtime), STACK_DEFAULTS.runtime),
+    architecture: read("architecture", fromRule<LambdaArchitecture>(RULES.architecture), STACK_DEFAULTS.architecture),
+    memorySize: read("memorySize", fromRule(RULES.memorySize), STACK_DEFAULTS.memorySize),
+    consumerEphemeralStorageMb: read("consumerEphemeralStorageMb", fromRule(RULES.ephemeralStorageMb), STACK_DEFAULTS.consumerEphemeralStorageMb),
+    timeout: (functionTimeout = read("timeout", fromRule(RULES.timeout), STACK_DEFAULTS.timeout)),
+    logRetentionDays: read("logRetentionDays", fromRule<number>(RULES.logRetentionDays), STACK_DEFAULTS.logRetentionDays),
+    maxRetryAttempts: read("maxRetryAttempts", fromRule(RULES.maxRetryAttempts), STACK_DEFAULTS.maxRetryAttempts),
+    maxEventAgeSeconds: read("maxEventAgeSeconds", fromRule(RULES.maxEventAgeSeconds), STACK_DEFAULTS.maxEventAgeSeconds),
+    idempotencyExpiresAfterSeconds: read("idempotencyExpiresAfterSeconds", fromRule(RULES.idempotencyExpiresAfterSeconds), DEFAULTS.idempotencyExpiresAfterSeconds),
+    sdkConnectionTimeoutMs: read("sdkConnectionTimeoutMs", fromRule(RULES.sdkTimeoutMs), sdkTimeoutDefaults(functionTimeout).connection),
+    sdkRequestTimeoutMs: read("sdkRequestTimeoutMs", fromRule(RULES.sdkTimeoutMs), sdkTimeoutDefaults(functionTimeout).request),
     stateBucket: read("stateBucket", bucketName, undefined),
     stateKey: read("stateKey", stateKey, `${name}/terraform.tfstate`),
     stateRegion: read("stateRegion", region, awsRegion),
@@ -388,22 +300,14 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
     localStatePath: read("localStatePath", relativePath, `../../../terraform.${name}.tfstate`),
     failureBucketName: read("failureBucketName", bucketName, undefined),
     failureBucketPrefix: generatedBucketPrefix(name, "failures-"),
-    failureRecordExpirationDays: read("failureRecordExpirationDays", integer(1, 2_147_483_646, " days"), STACK_DEFAULTS.failureRecordExpirationDays),
+    failureRecordExpirationDays: read("failureRecordExpirationDays", fromRule(RULES.failureRecordExpirationDays), STACK_DEFAULTS.failureRecordExpirationDays),
     alarms: read("alarms", bool, STACK_DEFAULTS.alarms),
     alarmTopicArn: read("alarmTopicArn", snsTopicArn, undefined),
     createAlarmTopic: read("createAlarmTopic", bool, STACK_DEFAULTS.createAlarmTopic),
-    alarmEventAgeSeconds: read("alarmEventAgeSeconds", integer(60, 21_600, " seconds"), STACK_DEFAULTS.alarmEventAgeSeconds),
+    alarmEventAgeSeconds: read("alarmEventAgeSeconds", fromRule(RULES.alarmEventAgeSeconds), STACK_DEFAULTS.alarmEventAgeSeconds),
   };
 
-  if (config.senderFunctionName === config.consumerFunctionName) {
-    issues.push({
-      field: "consumerFunctionName",
-      source: "the sender and consumer settings",
-      value: config.consumerFunctionName,
-      allowed: `different from senderFunctionName ("${config.senderFunctionName}")`,
-    });
-  }
-  const keyRegion = config.kmsKeyArn?.match(KMS_KEY_ARN)?.[1];
+  const keyRegion = config.kmsKeyArn?.match(KMS_KEY_REGION)?.[1];
   if (keyRegion !== undefined && keyRegion !== config.region) {
     issues.push({
       field: "kmsKeyArn",
@@ -421,30 +325,6 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
     });
   }
 
-  if (config.payloadExpirationDays <= config.failureRecordExpirationDays) {
-    issues.push({
-      field: "payloadExpirationDays",
-      source: "the payloadExpirationDays and failureRecordExpirationDays settings",
-      value: config.payloadExpirationDays,
-      allowed: `more than failureRecordExpirationDays (${config.failureRecordExpirationDays}), so a failure record never outlives the payload object it points at`,
-    });
-  }
-  if (config.alarmTopicArn !== undefined && config.createAlarmTopic) {
-    issues.push({
-      field: "createAlarmTopic",
-      source: "the alarmTopicArn and createAlarmTopic settings",
-      value: true,
-      allowed: "false when alarmTopicArn is set (the alarms notify one topic: yours, or one the stack creates)",
-    });
-  }
-  if ((config.alarmTopicArn !== undefined || config.createAlarmTopic) && !config.alarms) {
-    issues.push({
-      field: "alarms",
-      source: "the alarms, alarmTopicArn and createAlarmTopic settings",
-      value: false,
-      allowed: "true when an alarm topic is configured (a topic without alarms would never hear anything)",
-    });
-  }
   if (config.failureBucketName === undefined && bucketNameViolations(`${config.failureBucketPrefix}${"0".repeat(26)}`).length > 0) {
     issues.push({
       field: "failureBucketName",
@@ -453,44 +333,11 @@ export function loadStackConfig(context: ContextReader, env: Environment = {}): 
       allowed: "set explicitly, because the prefix generated from the stack name breaks the S3 bucket naming rules",
     });
   }
-  if (config.failureBucketName !== undefined && config.failureBucketName === config.bucketName) {
-    issues.push({
-      field: "failureBucketName",
-      source: "the bucketName and failureBucketName settings",
-      value: config.failureBucketName,
-      allowed: "a bucket other than the payload bucket (records must never reach the payload notification)",
-    });
-  }
-  issues.push(...idempotencyAndTimeoutIssues(config));
+  // The sender/consumer pair keeps the wording it has always had.
+  const source = (fields: readonly string[]) => (fields[0] === "senderFunctionName" ? "the sender and consumer settings" : settingsPhrase(fields));
+  issues.push(...constraintIssues(config).map(({ field, fields, value, allowed }) => ({ field, source: source(fields), value, allowed })));
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
-}
-
-/**
- * A repeated delivery can arrive as late as the maximum event age, so a shorter window would let
- * it be processed again; an SDK attempt that cannot finish within the function's timeout turns a
- * hung endpoint into a function timeout instead of an error the retry logic sees.
- */
-function idempotencyAndTimeoutIssues(config: StackConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (config.idempotencyExpiresAfterSeconds < config.maxEventAgeSeconds) {
-    issues.push({
-      field: "idempotencyExpiresAfterSeconds",
-      source: "the idempotencyExpiresAfterSeconds and maxEventAgeSeconds settings",
-      value: config.idempotencyExpiresAfterSeconds,
-      allowed: `at least maxEventAgeSeconds (${config.maxEventAgeSeconds}), so a duplicate that waited in Lambda's queue is still recognised`,
-    });
-  }
-  const attemptMs = config.sdkConnectionTimeoutMs + config.sdkRequestTimeoutMs;
-  if (attemptMs >= config.timeout * 1000) {
-    issues.push({
-      field: "sdkRequestTimeoutMs",
-      source: "the sdkConnectionTimeoutMs, sdkRequestTimeoutMs and timeout settings",
-      value: config.sdkRequestTimeoutMs,
-      allowed: `small enough that sdkConnectionTimeoutMs + sdkRequestTimeoutMs (${attemptMs} ms) is below the function timeout (${config.timeout * 1000} ms)`,
-    });
-  }
-  return issues;
 }
 
 /**

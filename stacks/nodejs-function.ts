@@ -1,6 +1,7 @@
 /**
  * A Lambda function from a prebuilt esbuild bundle, with its own log group and an execution role
- * that may write to that log group and do only what the caller lists.
+ * that may write to that log group and do only what the caller lists, plus exactly what the
+ * function's own settings need (X-Ray for tracing, network interfaces for a VPC).
  */
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group/index.js";
 import {
@@ -43,7 +44,55 @@ export interface NodejsFunctionProps {
   readonly timeout?: number;
   /** @default 14 (days) */
   readonly logRetentionDays?: number;
+  /**
+   * KMS key that encrypts the log group; its key policy must let CloudWatch Logs use it.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logKmsKeyArn?: string;
+  /**
+   * IAM policy ARN set as the role's permissions boundary.
+   * @default - none
+   */
+  readonly permissionsBoundary?: string;
+  /** @default "/" */
+  readonly rolePath?: string;
+  /**
+   * X-Ray active tracing, with the two X-Ray actions the function needs to send traces.
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /**
+   * Reserved concurrent executions: a ceiling on the function and a floor carved from the account.
+   * @default - unreserved
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * Run in these subnets with these security groups; the role gets the network-interface actions
+   * Lambda needs (AWSLambdaVPCAccessExecutionRole's).
+   * @default - not in a VPC
+   */
+  readonly vpc?: { readonly subnetIds: readonly string[]; readonly securityGroupIds: readonly string[] };
+  /**
+   * Code signing configuration ARN.
+   * @default - none
+   */
+  readonly codeSigningConfigArn?: string;
 }
+
+/**
+ * X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions, and the
+ * network-interface actions Lambda needs in a VPC act on interfaces that do not exist yet: both
+ * can only be granted on "*". They are the only such grants, and only when their setting is on.
+ */
+export const TRACING_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"] as const;
+export const VPC_ACTIONS = [
+  "ec2:AssignPrivateIpAddresses",
+  "ec2:CreateNetworkInterface",
+  "ec2:DeleteNetworkInterface",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribeSubnets",
+  "ec2:UnassignPrivateIpAddresses",
+] as const;
 
 export class NodejsFunction extends Construct {
   public readonly asset: TerraformAsset;
@@ -68,6 +117,7 @@ export class NodejsFunction extends Construct {
     this.logGroup = new CloudwatchLogGroup(this, "logs", {
       name: `/aws/lambda/${props.functionName}`,
       retentionInDays: props.logRetentionDays ?? STACK_DEFAULTS.logRetentionDays,
+      ...(props.logKmsKeyArn !== undefined && { kmsKeyId: props.logKmsKeyArn }),
     });
 
     this.assumeRolePolicy = new DataAwsIamPolicyDocument(this, "assume_role", {
@@ -85,6 +135,8 @@ export class NodejsFunction extends Construct {
       // deployed to several regions.
       namePrefix: `${props.functionName.slice(0, 37)}-`,
       assumeRolePolicy: this.assumeRolePolicy.json,
+      ...(props.rolePath !== undefined && { path: props.rolePath }),
+      ...(props.permissionsBoundary !== undefined && { permissionsBoundary: props.permissionsBoundary }),
     });
 
     this.policyDocument = new DataAwsIamPolicyDocument(this, "permissions", {
@@ -96,6 +148,8 @@ export class NodejsFunction extends Construct {
           resources: [`${this.logGroup.arn}:*`],
         },
         ...(props.policyStatements ?? []),
+        ...(props.tracing ? [{ sid: "SendTraces", effect: "Allow", actions: [...TRACING_ACTIONS], resources: ["*"] }] : []),
+        ...(props.vpc ? [{ sid: "ManageNetworkInterfaces", effect: "Allow", actions: [...VPC_ACTIONS], resources: ["*"] }] : []),
       ],
     });
 
@@ -121,6 +175,10 @@ export class NodejsFunction extends Construct {
       sourceCodeHash: props.bundle.contentHash,
       environment: { variables: { ...props.environment } },
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
+      ...(props.tracing && { tracingConfig: { mode: "Active" } }),
+      ...(props.reservedConcurrency !== undefined && { reservedConcurrentExecutions: props.reservedConcurrency }),
+      ...(props.vpc && { vpcConfig: { subnetIds: [...props.vpc.subnetIds], securityGroupIds: [...props.vpc.securityGroupIds] } }),
+      ...(props.codeSigningConfigArn !== undefined && { codeSigningConfigArn: props.codeSigningConfigArn }),
       // Without the policy in place, the first invocations could fail to log or to reach S3.
       dependsOn: [this.policy],
     });

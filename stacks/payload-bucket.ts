@@ -1,14 +1,18 @@
 /**
- * The bucket that carries payloads too large to go inline: private, encrypted, TLS-only, and
- * self-cleaning under the payload prefix.
+ * The bucket that carries payloads too large to go inline (and, built from the same construct, the
+ * bucket of failure records): private, encrypted, TLS-only, self-cleaning under its prefix, with
+ * incomplete multipart uploads aborted anywhere in it.
  */
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket/index.js";
-import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js";
+import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
+import { S3BucketLifecycleConfiguration, type S3BucketLifecycleConfigurationRule } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy/index.js";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block/index.js";
+import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging/index.js";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js";
+import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning/index.js";
 import { Construct } from "constructs";
 import { STACK_DEFAULTS } from "./config.ts";
 
@@ -36,8 +40,8 @@ export interface PayloadBucketProps {
    */
   readonly kmsKeyArn?: string;
   /**
-   * Days after which leftover payload objects expire.
-   * @default 14, as long as the failure queue keeps its records
+   * Days after which leftover objects under the prefix expire.
+   * @default 15, a day longer than failure records are kept
    */
   readonly expirationDays?: number;
   /**
@@ -51,6 +55,23 @@ export interface PayloadBucketProps {
    * @default "expire-leftover-payloads"
    */
   readonly lifecycleRuleId?: string;
+  /**
+   * Server access logs go to this existing bucket, under `accessLogs.prefix`; the target bucket's
+   * policy must let `logging.s3.amazonaws.com` write there.
+   * @default - no access logging
+   */
+  readonly accessLogs?: { readonly bucketName: string; readonly prefix: string };
+  /**
+   * Keep overwritten and deleted objects as noncurrent versions for `expirationDays` days.
+   * @default false
+   */
+  readonly versioning?: boolean;
+  /**
+   * Allow statements added to the bucket policy beside the TLS-only deny, such as producers in
+   * other accounts.
+   * @default - none
+   */
+  readonly policyStatements?: (bucketArn: string) => readonly DataAwsIamPolicyDocumentStatement[];
 }
 
 export class PayloadBucket extends Construct {
@@ -61,6 +82,10 @@ export class PayloadBucket extends Construct {
   public readonly tlsOnlyPolicyDocument: DataAwsIamPolicyDocument;
   public readonly policy: S3BucketPolicy;
   public readonly lifecycle: S3BucketLifecycleConfiguration;
+  /** Only with `versioning`. */
+  public readonly versioning: S3BucketVersioningA | undefined;
+  /** Only with `accessLogs`. */
+  public readonly logging: S3BucketLoggingA | undefined;
 
   constructor(scope: Construct, id: string, props: PayloadBucketProps) {
     super(scope, id);
@@ -107,6 +132,7 @@ export class PayloadBucket extends Construct {
           resources: [this.bucket.arn, `${this.bucket.arn}/*`],
           condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
         },
+        ...(props.policyStatements?.(this.bucket.arn) ?? []),
       ],
     });
 
@@ -118,17 +144,41 @@ export class PayloadBucket extends Construct {
       dependsOn: [this.publicAccessBlock],
     });
 
+    this.versioning = props.versioning
+      ? new S3BucketVersioningA(this, "versioning", { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } })
+      : undefined;
+
+    const expirationDays = props.expirationDays ?? STACK_DEFAULTS.payloadExpirationDays;
+    const rules: S3BucketLifecycleConfigurationRule[] = [
+      {
+        id: props.lifecycleRuleId ?? "expire-leftover-payloads",
+        status: "Enabled",
+        filter: [{ prefix: props.payloadPrefix }],
+        expiration: [{ days: expirationDays }],
+        ...(props.versioning && { noncurrentVersionExpiration: [{ noncurrentDays: expirationDays }] }),
+      },
+      {
+        // The whole bucket, not only the prefix: an upload started anywhere must not leave parts
+        // that cost storage and never show up in a listing.
+        id: "abort-incomplete-multipart-uploads",
+        status: "Enabled",
+        filter: [{ prefix: "" }],
+        abortIncompleteMultipartUpload: [{ daysAfterInitiation: props.abortIncompleteUploadDays ?? 1 }],
+      },
+    ];
     this.lifecycle = new S3BucketLifecycleConfiguration(this, "lifecycle", {
       bucket: this.bucket.id,
-      rule: [
-        {
-          id: props.lifecycleRuleId ?? "expire-leftover-payloads",
-          status: "Enabled",
-          filter: [{ prefix: props.payloadPrefix }],
-          expiration: [{ days: props.expirationDays ?? STACK_DEFAULTS.payloadExpirationDays }],
-          abortIncompleteMultipartUpload: [{ daysAfterInitiation: props.abortIncompleteUploadDays ?? 1 }],
-        },
-      ],
+      rule: rules,
+      // Lifecycle rules on noncurrent versions need versioning in place first.
+      ...(this.versioning && { dependsOn: [this.versioning] }),
     });
+
+    this.logging = props.accessLogs
+      ? new S3BucketLoggingA(this, "access_logs", {
+          bucket: this.bucket.id,
+          targetBucket: props.accessLogs.bucketName,
+          targetPrefix: props.accessLogs.prefix,
+        })
+      : undefined;
   }
 }

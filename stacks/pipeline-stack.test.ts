@@ -29,6 +29,8 @@ import { buildTestBundles, configFrom, synthesize, type Bundles, type TfJson } f
 
 const POLICY_DOC = DataAwsIamPolicyDocument.tfResourceType;
 const KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+/** Incomplete multipart uploads are aborted in the whole bucket, not only under the prefix (CKV_AWS_300). */
+const ABORT_RULE = { id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: [{ prefix: "" }], abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }] };
 
 let bundles: Bundles;
 let outdir: string;
@@ -41,13 +43,13 @@ before(async () => {
   ({ bundles, cleanup } = built);
   outdir = path.join(built.root, "out");
   config = configFrom();
-  tf = synthesize(config, bundles, outdir);
+  tf = synthesize(config, outdir);
 });
 after(() => cleanup());
 
 function variant(context: Record<string, unknown>): { config: StackConfig; tf: TfJson } {
   const c = configFrom(context);
-  return { config: c, tf: synthesize(c, bundles, outdir) };
+  return { config: c, tf: synthesize(c, outdir) };
 }
 
 /** The function with this name, and the role, inline policy and policy document behind it. */
@@ -99,7 +101,7 @@ describe("provider and backend", () => {
   test("the S3 backend's use_lockfile is the only raw override", () => {
     const overridesOf = (context: Record<string, unknown>) => {
       const c = configFrom(context);
-      const stack = new PipelineStack(Testing.app({ outdir }), c.stackName, { config: c, bundles });
+      const stack = new PipelineStack(Testing.app({ outdir }), c.stackName, { config: c });
       return stack.toTerraform()["//"].metadata.overrides;
     };
     assert.equal(overridesOf({ kmsKeyArn: KMS_KEY }), undefined);
@@ -173,7 +175,7 @@ describe("payload bucket", () => {
     }
   });
 
-  test("the lifecycle rule expires leftovers under the prefix and aborts incomplete uploads", () => {
+  test("the lifecycle rules expire leftovers under the prefix and abort incomplete uploads anywhere in the bucket", () => {
     const lifecycle = tf.within("payloads", S3BucketLifecycleConfiguration.tfResourceType).block;
     assert.equal(lifecycle.bucket, tf.within("payloads", S3Bucket.tfResourceType).ref("id"));
     assert.deepEqual(lifecycle.rule, [
@@ -182,8 +184,8 @@ describe("payload bucket", () => {
         status: "Enabled",
         filter: [{ prefix: "payloads/" }],
         expiration: [{ days: 15 }],
-        abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }],
       },
+      ABORT_RULE,
     ]);
     const custom = variant({ payloadExpirationDays: 2, failureRecordExpirationDays: 1, payloadPrefix: "in/" }).tf;
     const rule = (custom.within("payloads", S3BucketLifecycleConfiguration.tfResourceType).block.rule as Record<string, unknown>[])[0]!;
@@ -421,8 +423,8 @@ describe("failure handling", () => {
         status: "Enabled",
         filter: [{ prefix: "aws/lambda/async/" }],
         expiration: [{ days: 14 }],
-        abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }],
       },
+      ABORT_RULE,
     ]);
     // No notification on it: a record can never trigger the consumer.
     assert.equal(tf.only(S3BucketNotification.tfResourceType).block.bucket, tf.within("payloads", S3Bucket.tfResourceType).ref("id"));

@@ -19,9 +19,9 @@ export function configFrom(context: Record<string, unknown> = {}, env: Environme
 }
 
 /** Synthesizes a stack the way `Testing` does (no asset zips), parsed. */
-export function synthesize(config: StackConfig, bundles: Bundles, outdir: string): TfJson {
+export function synthesize(config: StackConfig, outdir: string): TfJson {
   mkdirSync(outdir, { recursive: true });
-  const stack = new PipelineStack(Testing.app({ outdir }), config.stackName, { config, bundles });
+  const stack = new PipelineStack(Testing.app({ outdir }), config.stackName, { config });
   return new TfJson(Testing.synth(stack));
 }
 
