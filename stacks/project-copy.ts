@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from "../bundling/bundle.ts";
 const EXCLUDED = new Set(["node_modules", ".git", "cdktf.out", "dist", ".bundles", ".local"]);
 
 /** Hard links keep node_modules real (esbuild resolves symlinks) without copying 500 MB. */
-function linkTree(from: string, to: string): void {
+export function linkTree(from: string, to: string): void {
   mkdirSync(to, { recursive: true });
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     const src = path.join(from, entry.name);

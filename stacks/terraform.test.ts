@@ -229,7 +229,10 @@ describe("the synthesized stack through real terraform, against moto_server", { 
       const { Rules: rules } = await clients.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
       assert.deepEqual(
         rules?.map((r) => ({ id: r.ID, status: r.Status, prefix: r.Filter?.Prefix, days: r.Expiration?.Days, abort: r.AbortIncompleteMultipartUpload?.DaysAfterInitiation })),
-        [{ id: "expire-leftover-payloads", status: "Enabled", prefix: config.payloadPrefix, days: config.payloadExpirationDays, abort: 1 }],
+        [
+          { id: "expire-leftover-payloads", status: "Enabled", prefix: config.payloadPrefix, days: config.payloadExpirationDays, abort: undefined },
+          { id: "abort-incomplete-multipart-uploads", status: "Enabled", prefix: "", days: undefined, abort: 1 },
+        ],
       );
       const notification = await clients.s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
       assert.deepEqual(
@@ -255,7 +258,10 @@ describe("the synthesized stack through real terraform, against moto_server", { 
       const { Rules: rules } = await clients.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: failureBucket }));
       assert.deepEqual(
         rules?.map((r) => ({ id: r.ID, status: r.Status, prefix: r.Filter?.Prefix, days: r.Expiration?.Days })),
-        [{ id: "expire-failure-records", status: "Enabled", prefix: FAILURE_RECORD_PREFIX, days: config.failureRecordExpirationDays }],
+        [
+          { id: "expire-failure-records", status: "Enabled", prefix: FAILURE_RECORD_PREFIX, days: config.failureRecordExpirationDays },
+          { id: "abort-incomplete-multipart-uploads", status: "Enabled", prefix: "", days: undefined },
+        ],
       );
       assert.ok(config.payloadExpirationDays > config.failureRecordExpirationDays, "payload objects outlive their records");
       const notification = await clients.s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: failureBucket }));
