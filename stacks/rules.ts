@@ -160,11 +160,11 @@ export const RULES = {
   idempotencyExpiresAfterSeconds: { kind: "integer", min: 60, max: 31_536_000, unit: " seconds" },
   sdkTimeoutMs: { kind: "integer", min: 1, max: 900_000, unit: " ms" },
   alarmEventAgeSeconds: { kind: "integer", min: 60, max: 21_600, unit: " seconds" },
-  /** Name prefix of an embedded pipeline: room for "-consumer" and "-idempotency" in a 64-character name. */
+  /** Name prefix of an embedded pipeline: room for "-failures-" in S3's 37-character generated-name prefix. */
   namePrefix: {
     kind: "pattern",
-    pattern: /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/,
-    allowed: "2 to 32 characters: a lowercase letter, then lowercase letters, digits or hyphens, not ending with a hyphen",
+    pattern: /^[a-z][a-z0-9-]{0,22}[a-z0-9]$/,
+    allowed: "2 to 24 characters: a lowercase letter, then lowercase letters, digits or hyphens, not ending with a hyphen",
   },
   iamPolicyArn: {
     kind: "pattern",
