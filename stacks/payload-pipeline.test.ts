@@ -14,7 +14,8 @@ import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic/index.js";
 import { TerraformStack, Testing } from "cdktf";
 import { BundleEntryError } from "../bundling/bundle.ts";
 import { TRACING_ACTIONS, VPC_ACTIONS } from "./nodejs-function.ts";
-import { InvalidPipelinePropsError, PayloadPipeline, type PayloadPipelineProps } from "./payload-pipeline.ts";
+import { InvalidPipelinePropsError, PayloadPipeline, PIPELINE_DEFAULTS, type PayloadPipelineProps } from "./payload-pipeline.ts";
+import { resolvePipelineProps } from "./payload-pipeline-props.ts";
 import { REFERENCE_CONSUMER } from "./pipeline-stack.ts";
 import { TfJson } from "./test-support.ts";
 
@@ -265,4 +266,15 @@ describe("validation", () => {
     const text = refused({ tracing: "yes", rolePath: "x", memorySize: 64 });
     assert.equal(text.split("\n  - ").length - 1, 3, text);
   });
+});
+
+test("docs/construct.md documents every prop the construct accepts", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { PROJECT_ROOT } = await import("../bundling/bundle.ts");
+  const page = readFileSync(path.join(PROJECT_ROOT, "docs", "construct.md"), "utf8");
+  const documented = new Set([...page.matchAll(/^\| `([A-Za-z0-9]+)`(?: \/ `([A-Za-z0-9]+)`|, `([A-Za-z0-9]+)`)? \|/gm)].flatMap((m) => [m[1], m[2], m[3]]).filter(Boolean));
+  const accepted = Object.keys(PIPELINE_DEFAULTS).concat(["namePrefix", "consumerEntry", "consumerFunctionName", "senderFunctionName", "bucketName", "bucketPrefix", "failureBucketName", "failureBucketPrefix", "kmsKeyArn", "accessLogsBucketName", "consumerReservedConcurrency", "logKmsKeyArn", "permissionsBoundaryArn", "subnetIds", "securityGroupIds", "codeSigningConfigArn", "alarmTopicArn", "sdkConnectionTimeoutMs", "sdkRequestTimeoutMs"]);
+  assert.deepEqual(accepted.filter((p) => !documented.has(p)).sort(), []);
+  // And every one of those is a prop the construct knows: an unknown one would be refused.
+  for (const prop of accepted.filter((p) => p !== "namePrefix" && p !== "consumerEntry")) assert.doesNotThrow(() => resolvePipelineProps("t", { namePrefix: "orders", consumerEntry: "x.ts", [prop]: undefined } as PayloadPipelineProps, () => false), prop);
 });
