@@ -20,6 +20,18 @@ import { readVerified, spoolVerified } from "./payload-stream.ts";
 import { loadS3 } from "./s3-client.ts";
 import { isS3Notification, MalformedEventError, parseS3Event, type ObjectCreatedRecord } from "./s3-event.ts";
 
+/**
+ * The errors a consumer fails an event with, by name: what reaches Lambda's failure record and
+ * alarms. Exported so business code and tests can tell them apart (compare `name` where two
+ * copies of the package may be bundled).
+ */
+export { CorruptCompressedPayloadError, DecompressedSizeMismatchError, DecompressionBombError } from "./compression.ts";
+export { ConfigurationError } from "./env.ts";
+export { IdempotencyStoreError, PayloadIdConflictError, PayloadInProgressError } from "./idempotency.ts";
+export { InvalidPayloadError, type PayloadFormat } from "./payload-codec.ts";
+export { EphemeralStorageTooSmallError } from "./payload-stream.ts";
+export { MalformedEventError } from "./s3-event.ts";
+
 /** What the business function is told about the bytes it receives. */
 export interface DeliveredPayload {
   /** The sender's payload id (a UUID): the same on every delivery of this payload, on both routes. */

@@ -24,6 +24,7 @@ import { loadS3, putPayloadObject } from "./s3-client.ts";
 import type { SdkTimeouts } from "./sdk-timeouts.ts";
 
 export { PayloadUploadError, type UploadProgress } from "./payload-upload.ts";
+export { UnsupportedJsonValueError } from "./json-text.ts";
 
 /** Where payloads go: the stack's outputs `consumer_function_name` and `bucket_name`. */
 export interface PayloadTarget {
