@@ -220,7 +220,9 @@ function writeBundle(plan: BundlePlan, result: BundleResult): Bundle {
       mkdirSync(path.dirname(target), { recursive: true });
       writeFileSync(target, file.contents);
     }
-    rmSync(dir, { recursive: true, force: true });
+    // A caller's own directory is replaced; a content-addressed one is never touched once it
+    // exists, because another synthesis may be zipping it right now.
+    if (plan.outDir !== undefined) rmSync(dir, { recursive: true, force: true });
     mkdirSync(path.dirname(dir), { recursive: true });
     try {
       renameSync(staging, dir);
