@@ -140,14 +140,13 @@ export class PayloadPipeline extends Construct {
       timeout: s.timeout,
       logRetentionDays: s.logRetentionDays,
       tracing: s.tracing,
-      rolePath: s.rolePath,
+      // "/" is IAM's own default; writing it would change the plan of every existing stack.
+      ...(s.rolePath !== "/" && { rolePath: s.rolePath }),
       ...(s.logKmsKeyArn !== undefined && { logKmsKeyArn: s.logKmsKeyArn }),
       ...(s.permissionsBoundaryArn !== undefined && { permissionsBoundary: s.permissionsBoundaryArn }),
       ...(s.subnetIds !== undefined && s.securityGroupIds !== undefined && { vpc: { subnetIds: s.subnetIds, securityGroupIds: s.securityGroupIds } }),
       ...(s.codeSigningConfigArn !== undefined && { codeSigningConfigArn: s.codeSigningConfigArn }),
     };
-    // A role path other than "/" would change the plan of every existing stack; "/" is IAM's own default.
-    if (s.rolePath === "/") delete (common as { rolePath?: string }).rolePath;
 
     this.consumer = new NodejsFunction(this, "consumer", {
       ...common,

@@ -9,6 +9,7 @@ import type { Construct } from "constructs";
 import { PROJECT_ROOT } from "../bundling/bundle.ts";
 import type { StackConfig } from "./config.ts";
 import { PayloadPipeline } from "./payload-pipeline.ts";
+import { RULES } from "./rules.ts";
 
 export interface PipelineStackProps {
   /** Validated settings, from `loadStackConfig()`. */
@@ -22,6 +23,15 @@ export interface PipelineStackProps {
 
 /** The reference consumer this repository deploys. */
 export const REFERENCE_CONSUMER = `${PROJECT_ROOT}/handlers/consumer.ts`;
+
+/**
+ * Every name this stack deploys is set from its own settings; the construct's prefix only names
+ * what they do not cover, so any valid prefix derived from the stack name will do.
+ */
+function namePrefixOf(stackName: string): string {
+  const prefix = stackName.toLowerCase().replace(/_/g, "-").slice(0, 24).replace(/-+$/, "");
+  return RULES.namePrefix.pattern.test(prefix) ? prefix : "pipeline";
+}
 
 export class PipelineStack extends TerraformStack {
   public readonly provider: AwsProvider;
@@ -42,7 +52,7 @@ export class PipelineStack extends TerraformStack {
     // "Default" is left out of Terraform addresses, so the resources keep the addresses they had
     // before the pipeline became a construct: existing deployments plan no replacements.
     this.pipeline = new PayloadPipeline(this, "Default", {
-      namePrefix: config.stackName.toLowerCase().replace(/_/g, "-").slice(0, 24).replace(/-+$/, "") || "pipeline",
+      namePrefix: namePrefixOf(config.stackName),
       consumerEntry: props.consumerEntry ?? REFERENCE_CONSUMER,
       consumerFunctionName: config.consumerFunctionName,
       senderFunctionName: config.senderFunctionName,
