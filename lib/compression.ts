@@ -126,10 +126,8 @@ export function decompressExact(encoded: Uint8Array, encoding: PayloadEncoding, 
     // maxOutputLength 0 is not allowed; an empty payload still decodes within a 1-byte bound.
     // `info` exposes how much input the decoder consumed: zlib stops at the end of the brotli
     // stream and silently ignores whatever follows it.
-    const result = zlib().brotliDecompressSync(encoded, { maxOutputLength: Math.max(1, expectedSize), info: true }) as unknown as {
-      buffer: Buffer;
-      engine: { bytesWritten: number };
-    };
+    const options = { maxOutputLength: Math.max(1, expectedSize), info: true } as Zlib.BrotliOptions;
+    const result = zlib().brotliDecompressSync(encoded, options) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
     output = result.buffer;
     consumed = result.engine.bytesWritten;
   } catch (error) {
