@@ -21,7 +21,7 @@ import { loadProjectConfig } from "../stacks/project-config.ts";
 import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports.ts";
 import { LOCAL_CREDENTIALS } from "./sender-client.ts";
 
-const USAGE = `usage: npm run redrive -- [--replay [--dry-run] | --discard [--yes]] [--id ID]... [--older-than AGE] [--newer-than AGE]
+const USAGE = `usage: npm run redrive -- [--replay [--dry-run]] [--id ID]... [--older-than AGE] [--newer-than AGE]
                           [--target local|aws] [--bucket NAME] [--function-name NAME] [--region REGION]
                           [--lambda-endpoint URL] [--s3-endpoint URL] [--json]
 
@@ -29,9 +29,8 @@ Lists the records of events the consumer failed for good (its S3 on-failure dest
   --replay           deliver each listed event to the consumer again; a record is removed only when the consumer
                      processed it, or its idempotency store records it as processed
   --dry-run          with --replay: check every record (payload objects still there?) and change nothing
-  --discard          remove the selected records that can never be replayed (unreadable, no payload event, or
-                     the payload object is gone); needs --id or an age filter, and asks first
-  --yes              with --discard: do not ask
+  --discard [--yes]  remove the selected records that can never be replayed (unreadable, no payload event, or
+                     the payload object is gone); needs --id or an age filter, and asks first unless --yes
   --id ID            only the record of this payload id, Lambda request id or record key (repeatable)
   --older-than AGE   only records at least this old: 90s, 15m, 2h, 3d
   --newer-than AGE   only records at most this old
@@ -50,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
     options: {
       replay: { type: "boolean", default: false },
       "dry-run": { type: "boolean", default: false },
+      discard: { type: "boolean", default: false },
+      yes: { type: "boolean", default: false },
       id: { type: "string", multiple: true },
       "older-than": { type: "string" },
       "newer-than": { type: "string" },
@@ -60,8 +61,6 @@ async function main(argv: string[]): Promise<number> {
       "lambda-endpoint": { type: "string" },
       "s3-endpoint": { type: "string" },
       json: { type: "boolean", default: false },
-      discard: { type: "boolean", default: false },
-      yes: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });

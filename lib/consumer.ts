@@ -13,6 +13,8 @@ import { consumerConfig, type ConsumerConfig } from "./function-config.ts";
 import { idempotentProcessor, type DeliveryOutcome, type IdempotentProcessor } from "./idempotency.ts";
 import { log } from "./log.ts";
 import { settleMissingObject } from "./missing-object.ts";
+
+export { PayloadObjectMissingError } from "./missing-object.ts";
 import { decodeInlineEvent, InvalidPayloadError, isInlineEvent, type PayloadFormat } from "./payload-codec.ts";
 import { fromObjectMetadata, payloadIdFromKey } from "./payload-object.ts";
 import { commitOf, isAwaitingCommit } from "./payload-commit.ts";
@@ -107,7 +109,13 @@ export function createConsumerHandler(options: ConsumerHandlerOptions): Consumer
   const config = consumerConfig(options.environment ?? process.env);
   const idempotency = idempotentProcessor({ ...config.idempotency, sdkTimeouts: config.sdkTimeouts });
   // A timed-out invocation's spool file outlives it in /tmp; the new runtime clears it at init.
-  removeStaleSpoolsSync(spoolDirectory());
+  // Housekeeping only: payloads that need no spool must not fail because /tmp misbehaves (a spool
+  // clears stale files again, and fails by name, when it needs the space).
+  try {
+    removeStaleSpoolsSync(spoolDirectory());
+  } catch (err) {
+    log("warn", "could not remove stale spool files at init", { directory: spoolDirectory(), error: describeError(err) });
+  }
   const business: Business = {
     processPayload,
     processPayloadStream: processPayloadStream ?? (async (stream, meta) => processPayload(await buffer(stream), meta)),

@@ -19,7 +19,7 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2
 import type { Bundle, FunctionRole } from "../bundling/bundle.ts";
 import { bundleToTempDir } from "../bundling/temp-bundles.ts";
 import type { SenderResponse } from "../cli/sender-client.ts";
-import { cleanEnv, runScript, transcript, type RunResult } from "../cli/test-support.ts";
+import { cleanEnv, runScript, transcript, type RunOptions, type RunResult } from "../cli/test-support.ts";
 import { DEFAULT_CONSUMER_NAME, DEFAULT_SENDER_NAME, EVENT_PAYLOAD_LIMIT_BYTES, S3_MIN_PART_BYTES } from "../lib/contract.ts";
 import { failureRecordPrefix, type FailureRecord } from "../lib/failure-records.ts";
 import { decodeInlineEvent } from "../lib/payload-codec.ts";
@@ -58,6 +58,11 @@ async function readRecord(s3: S3Client, bucket: string, key: string): Promise<{ 
  */
 function checkingClient(p: Pipeline): S3Client {
   return new S3Client({ region: p.cloud.region, endpoint: p.cloud.s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+}
+
+/** `npm run redrive` as a user runs it, against this pipeline's local cloud. */
+function redriveCli(p: Pipeline, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return runScript("cli/redrive.ts", ["--lambda-endpoint", p.cloud.lambdaEndpoint, "--s3-endpoint", p.cloud.s3Endpoint, ...args], { env: cleanEnv(), ...options });
 }
 
 function received(p: Pipeline, id: string): number {
@@ -139,8 +144,7 @@ describe("failure records in S3, and redrive", () => {
   describe("npm run redrive, after the fault is fixed", () => {
     let p: Pipeline;
     let s3: S3Client;
-    const redrive = (...args: string[]): Promise<RunResult> =>
-      runScript("cli/redrive.ts", ["--lambda-endpoint", p.cloud.lambdaEndpoint, "--s3-endpoint", p.cloud.s3Endpoint, ...args], { env: cleanEnv() });
+    const redrive = (...args: string[]): Promise<RunResult> => redriveCli(p, args);
 
     before(async () => {
       p = await startPipeline({ bundles, s3Directory: s3Directory() });
@@ -240,11 +244,7 @@ describe("failure records in S3, and redrive", () => {
       assert.equal(unselected.code, 2, transcript(unselected));
       assert.match(unselected.stderr, /--discard removes records for good: select them with --id, --older-than or --newer-than/);
 
-      const declined = await runScript(
-        "cli/redrive.ts",
-        ["--lambda-endpoint", p.cloud.lambdaEndpoint, "--s3-endpoint", p.cloud.s3Endpoint, "--discard", "--id", malformed.slice(malformed.lastIndexOf("/") + 1)],
-        { env: cleanEnv(), input: Buffer.from("no\n") },
-      );
+      const declined = await redriveCli(p, ["--discard", "--id", malformed.slice(malformed.lastIndexOf("/") + 1)], { input: Buffer.from("no\n") });
       assert.equal(declined.code, 1, transcript(declined));
       assert.match(declined.stdout, new RegExp(`1 record can never be replayed:\\n\\s+${escape(malformed)}\\n\\s+unreadable record: `), "found by its record key");
       assert.match(declined.stdout, /Type "yes" to confirm/);
@@ -298,8 +298,7 @@ describe("two npm run redrive --replay at once", () => {
     const s3 = checkingClient(p);
     try {
       assert.equal((await recordKeys(s3, p.cloud.failureBucket)).length, N);
-      const redrive = () =>
-        runScript("cli/redrive.ts", ["--lambda-endpoint", p.cloud.lambdaEndpoint, "--s3-endpoint", p.cloud.s3Endpoint, "--replay"], { env: cleanEnv(), timeoutMs: 120_000 });
+      const redrive = () => redriveCli(p, ["--replay"], { timeoutMs: 120_000 });
       const runs = await Promise.all([redrive(), redrive()]);
       const counts = runs.map((r) => {
         assert.equal(r.code, 0, transcript(r));
