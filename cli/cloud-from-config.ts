@@ -14,6 +14,7 @@ export function localCloudOptions(config: StackConfig): LocalCloudOptions {
     region: config.region,
     timeoutSeconds: config.timeout,
     memorySizeMb: config.memorySize,
+    consumerEphemeralStorageMb: config.consumerEphemeralStorageMb,
     asyncInvokeConfig: { maxRetryAttempts: config.maxRetryAttempts, maxEventAgeSeconds: config.maxEventAgeSeconds },
   };
 }

@@ -1,16 +1,20 @@
 /**
  * `npm run redrive -- [options]`: lists the consumer's failure records (id, route, size, error,
  * age) in its S3 on-failure destination; with `--replay`, delivers each event to the consumer
- * again and removes the record only after the consumer succeeded.
+ * again and removes the record only after the consumer processed it (or its idempotency store
+ * records it as processed); with `--discard`, removes the selected records that can never be
+ * replayed, after a confirmation.
  *
  * Exit codes: 0 nothing left to act on (or only listed); 1 a record was kept (replay failed,
- * payload object gone, unreadable record) or AWS could not be reached; 2 bad usage.
+ * payload object gone, unreadable record, discard not confirmed) or AWS could not be reached;
+ * 2 bad usage.
  */
+import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { failureRecordPrefix, formatAge, parseDuration } from "../lib/failure-records.ts";
-import { redrive, type RedriveEntry, type RedriveReport } from "../lib/redrive.ts";
+import { canNeverReplay, redrive, type RedriveEntry, type RedriveReport } from "../lib/redrive.ts";
 import { LOCAL_FAILURE_BUCKET } from "../local/cloud.ts";
 import { ConfigError } from "../stacks/config.ts";
 import { loadProjectConfig } from "../stacks/project-config.ts";
@@ -22,9 +26,12 @@ const USAGE = `usage: npm run redrive -- [--replay [--dry-run]] [--id ID]... [--
                           [--lambda-endpoint URL] [--s3-endpoint URL] [--json]
 
 Lists the records of events the consumer failed for good (its S3 on-failure destination), oldest first.
-  --replay           deliver each listed event to the consumer again; a record is removed only after success
+  --replay           deliver each listed event to the consumer again; a record is removed only when the consumer
+                     processed it, or its idempotency store records it as processed
   --dry-run          with --replay: check every record (payload objects still there?) and change nothing
-  --id ID            only the record of this payload id or Lambda request id (repeatable)
+  --discard [--yes]  remove the selected records that can never be replayed (unreadable, no payload event, or
+                     the payload object is gone); needs --id or an age filter, and asks first unless --yes
+  --id ID            only the record of this payload id, Lambda request id or record key (repeatable)
   --older-than AGE   only records at least this old: 90s, 15m, 2h, 3d
   --newer-than AGE   only records at most this old
   --target local     the local cloud of \`npm run local\` (default): Lambda at 127.0.0.1:${DEFAULT_LAMBDA_PORT}, S3 at 127.0.0.1:${DEFAULT_S3_PORT}
@@ -42,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
     options: {
       replay: { type: "boolean", default: false },
       "dry-run": { type: "boolean", default: false },
+      discard: { type: "boolean", default: false },
+      yes: { type: "boolean", default: false },
       id: { type: "string", multiple: true },
       "older-than": { type: "string" },
       "newer-than": { type: "string" },
@@ -61,6 +70,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.target !== "local" && values.target !== "aws") throw new UsageError(`--target must be "local" or "aws", got ${JSON.stringify(values.target)}`);
   if (values["dry-run"] && !values.replay) throw new UsageError("--dry-run only makes sense with --replay");
+  if (values.discard && values.replay) throw new UsageError("--discard and --replay exclude each other: discard removes records that can never be replayed");
+  if (values.yes && !values.discard) throw new UsageError("--yes only makes sense with --discard");
+  if (values.discard && values.id === undefined && values["older-than"] === undefined && values["newer-than"] === undefined) {
+    throw new UsageError("--discard removes records for good: select them with --id, --older-than or --newer-than (--older-than 0s selects every record)");
+  }
   const age = (name: "older-than" | "newer-than") => {
     const text = values[name];
     if (text === undefined) return undefined;
@@ -102,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
         filter,
         replay: values.replay,
         dryRun: values["dry-run"],
+        ...(values.discard && { discard: { confirm: (d: readonly RedriveEntry[]) => confirmDiscard(d, values.yes, values.json) } }),
         ...(!values.json && { onEntry: (e: RedriveEntry) => console.log(formatEntry(e)) }),
       },
     ).catch((err: unknown) => {
@@ -110,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
       throw new RedriveFailed(`Reading ${where} failed: ${e.name}: ${e.message}${hint}`);
     });
     if (values.json) console.log(JSON.stringify(report, null, 2));
-    else console.log(summary(report, values.replay, values["dry-run"]));
+    else console.log(summary(report, values.replay, values["dry-run"], values.discard));
     return report.kept > 0 ? 1 : 0;
   } finally {
     lambda.destroy();
@@ -120,6 +135,23 @@ async function main(argv: string[]): Promise<number> {
 
 class RedriveFailed extends Error {}
 
+/** Lists what --discard would remove, and asks unless --yes; any answer but "yes" keeps them. */
+async function confirmDiscard(discardable: readonly RedriveEntry[], yes: boolean, json: boolean): Promise<boolean> {
+  const say = (line: string) => (json ? console.error(line) : console.log(line));
+  say(`${discardable.length} record${discardable.length === 1 ? "" : "s"} can never be replayed:`);
+  for (const e of discardable) say(`  ${e.recordKey}
+      ${canNeverReplay(e) ?? ""}`);
+  if (yes) return true;
+  const prompt = createInterface({ input: process.stdin, output: json ? process.stderr : process.stdout });
+  try {
+    const closed = new Promise<string>((resolve) => prompt.once("close", () => resolve("")));
+    const answer = await Promise.race([prompt.question(`Remove ${discardable.length === 1 ? "it" : "them"} for good? Type "yes" to confirm: `), closed]);
+    return answer.trim().toLowerCase() === "yes";
+  } finally {
+    prompt.close();
+  }
+}
+
 function formatEntry(e: RedriveEntry): string {
   const s = e.summary;
   const head = s
@@ -128,29 +160,44 @@ function formatEntry(e: RedriveEntry): string {
   const o = e.outcome;
   switch (o.kind) {
     case "listed":
-      return head;
+      return o.gone.length === 0 ? head : `${head}\n      payload object gone: ${o.gone.join(", ")}`;
     case "would-replay":
       return `${head}\n      would replay`;
     case "replayed":
       return `${head}\n      replayed: processed without error; record removed`;
+    case "already-processed":
+      return `${head}\n      already processed (the consumer's idempotency store records it); record removed`;
+    case "removed-elsewhere":
+      return `${head}\n      removed meanwhile by another redrive`;
     case "payload-gone":
-      return `${head}\n      kept: the payload object is gone (expired by the lifecycle rule, or deleted): ${o.objects.join(", ")}`;
+      return o.checked
+        ? `${head}\n      kept: the payload object is gone (expired by the lifecycle rule, or deleted) and the consumer's idempotency store does not record the payload as processed: ${o.objects.join(", ")}`
+        : `${head}\n      kept: the payload object is gone (expired by the lifecycle rule, or deleted): ${o.objects.join(", ")}; a replay removes the record only if the consumer's idempotency store records the payload as processed`;
     case "replay-failed":
       return `${head}\n      kept: ${clip(o.error, 300)}`;
     case "unreadable":
       return `${head}\n      kept: unreadable record: ${o.error}`;
+    case "discarded":
+      return `  removed ${e.recordKey}`;
+    case "not-discarded":
+      return `${head}\n      kept: ${o.why}`;
   }
 }
 
-function summary(r: RedriveReport, replay: boolean, dryRun: boolean): string {
+function summary(r: RedriveReport, replay: boolean, dryRun: boolean, discard: boolean): string {
   const n = r.entries.length;
   const records = `${n} record${n === 1 ? "" : "s"}`;
+  if (discard) return n === 0 ? "No failure records selected." : `${records}: ${r.discarded} discarded, ${r.kept} kept.`;
   if (!replay) {
     const unreadable = r.kept > 0 ? `, ${r.kept} unreadable` : "";
     return n === 0 ? "No failure records." : `${records}${unreadable}. Replay them with: npm run redrive -- --replay`;
   }
   if (dryRun) return `${records}: ${n - r.kept} would be replayed, ${r.kept} would be kept.`;
-  return `${records}: ${r.replayed} replayed and removed, ${r.kept} kept.`;
+  const also = [
+    ...(r.alreadyProcessed > 0 ? [`${r.alreadyProcessed} already processed and removed`] : []),
+    ...(r.removedElsewhere > 0 ? [`${r.removedElsewhere} removed by another redrive`] : []),
+  ];
+  return `${records}: ${r.replayed} replayed and removed, ${also.map((a) => `${a}, `).join("")}${r.kept} kept.`;
 }
 
 function clip(text: string, max: number): string {

@@ -10,6 +10,7 @@ import {
   DecompressedSizeMismatchError,
   DecompressionBombError,
   PAYLOAD_ENCODING,
+  TrailingCompressedBytesError,
 } from "./compression.ts";
 import { COMPRESSED_PAYLOAD_MAX_BYTES } from "./contract.ts";
 
@@ -84,5 +85,19 @@ describe("compression", () => {
     assert.throws(() => decompressExact(Buffer.from("not brotli at all"), "br", 12, COMPRESSED_PAYLOAD_MAX_BYTES), CorruptCompressedPayloadError);
     assert.throws(() => decompressExact(body, "gzip" as "br", 12, COMPRESSED_PAYLOAD_MAX_BYTES), /Unknown encoding "gzip"/);
     assert.equal(decompressExact(brotliCompressSync(Buffer.alloc(0)), "br", 0, COMPRESSED_PAYLOAD_MAX_BYTES).length, 0);
+  });
+
+  test("bytes after the end of a valid brotli stream are refused by name, however few", () => {
+    const text = Buffer.from("hello, world ".repeat(100));
+    const body = brotliCompressSync(text);
+    assert.equal(decompressExact(body, "br", text.length, COMPRESSED_PAYLOAD_MAX_BYTES).toString(), text.toString(), "the body alone decodes");
+    for (const trailing of [Buffer.from([0]), Buffer.from("garbage"), body]) {
+      assert.throws(
+        () => decompressExact(Buffer.concat([body, trailing]), "br", text.length, COMPRESSED_PAYLOAD_MAX_BYTES),
+        (e: Error) => e instanceof TrailingCompressedBytesError && e.message.includes(`has ${trailing.length} bytes after the end of its br stream`),
+      );
+    }
+    const empty = brotliCompressSync(Buffer.alloc(0));
+    assert.throws(() => decompressExact(Buffer.concat([empty, Buffer.from("x")]), "br", 0, COMPRESSED_PAYLOAD_MAX_BYTES), TrailingCompressedBytesError);
   });
 });

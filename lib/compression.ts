@@ -105,6 +105,11 @@ export class CorruptCompressedPayloadError extends Error {
   override readonly name = "CorruptCompressedPayloadError";
 }
 
+/** Bytes follow the end of the compressed stream: the body is not one valid compressed payload. */
+export class TrailingCompressedBytesError extends Error {
+  override readonly name = "TrailingCompressedBytesError";
+}
+
 /**
  * Decompresses to exactly `expectedSize` bytes. zlib stops as soon as the output would pass
  * `expectedSize`, so the work and memory are bounded by what the sender recorded, and the
@@ -116,14 +121,25 @@ export function decompressExact(encoded: Uint8Array, encoding: PayloadEncoding, 
     throw new DecompressionBombError(`The recorded size ${expectedSize} is more than the ${maxSize} bytes a compressed payload may expand to`);
   }
   let output: Buffer;
+  let consumed: number;
   try {
     // maxOutputLength 0 is not allowed; an empty payload still decodes within a 1-byte bound.
-    output = zlib().brotliDecompressSync(encoded, { maxOutputLength: Math.max(1, expectedSize) });
+    // `info` exposes how much input the decoder consumed: zlib stops at the end of the brotli
+    // stream and silently ignores whatever follows it.
+    const options = { maxOutputLength: Math.max(1, expectedSize), info: true } as Zlib.BrotliOptions;
+    const result = zlib().brotliDecompressSync(encoded, options) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    output = result.buffer;
+    consumed = result.engine.bytesWritten;
   } catch (error) {
     if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
       throw new DecompressionBombError(`The compressed payload expands to more than the ${expectedSize} bytes the sender recorded`);
     }
     throw new CorruptCompressedPayloadError(`The compressed payload is not valid ${encoding}: ${(error as Error).message}`);
+  }
+  if (consumed !== encoded.byteLength) {
+    throw new TrailingCompressedBytesError(
+      `The compressed payload has ${encoded.byteLength - consumed} bytes after the end of its ${encoding} stream (${consumed} of ${encoded.byteLength} bytes are the stream)`,
+    );
   }
   if (output.length !== expectedSize) {
     const problem = output.length > expectedSize ? DecompressionBombError : DecompressedSizeMismatchError;

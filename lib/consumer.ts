@@ -5,18 +5,20 @@
  * id, and hands it exactly those bytes. Anything else is rejected with an error naming what is
  * wrong, never processed as data. The business code is the caller's own module.
  */
-import { tmpdir } from "node:os";
 import type { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { describeError, isNoSuchKey } from "./aws-errors.ts";
 import type { PayloadEncoding } from "./compression.ts";
 import { consumerConfig, type ConsumerConfig } from "./function-config.ts";
-import { idempotentProcessor, type IdempotentProcessor } from "./idempotency.ts";
+import { idempotentProcessor, type DeliveryOutcome, type IdempotentProcessor } from "./idempotency.ts";
 import { log } from "./log.ts";
+import { settleMissingObject } from "./missing-object.ts";
+
+export { PayloadObjectMissingError } from "./missing-object.ts";
 import { decodeInlineEvent, InvalidPayloadError, isInlineEvent, type PayloadFormat } from "./payload-codec.ts";
-import { fromObjectMetadata } from "./payload-object.ts";
+import { fromObjectMetadata, payloadIdFromKey } from "./payload-object.ts";
 import { commitOf, isAwaitingCommit } from "./payload-commit.ts";
-import { readVerified, spoolVerified } from "./payload-stream.ts";
+import { readVerified, removeStaleSpoolsSync, spoolDirectory, spoolVerified } from "./payload-stream.ts";
 import { loadS3 } from "./s3-client.ts";
 import { isS3Notification, MalformedEventError, parseS3Event, type ObjectCreatedRecord } from "./s3-event.ts";
 
@@ -78,7 +80,26 @@ export interface ConsumerContext {
   getRemainingTimeInMillis(): number;
 }
 
-export type ConsumerHandler = (event: unknown, context: ConsumerContext) => Promise<void>;
+/**
+ * What one invocation did with its payloads: the ids it processed and the ids it absorbed as
+ * repeated deliveries (the idempotency store recorded them as processed). Lambda ignores it for
+ * asynchronous events; `npm run redrive`, which invokes synchronously, counts with it.
+ */
+export interface ConsumerResult {
+  readonly processed: readonly string[];
+  readonly repeated: readonly string[];
+}
+
+export type ConsumerHandler = (event: unknown, context: ConsumerContext) => Promise<ConsumerResult>;
+
+/**
+ * Several records of one S3 event failed. Its message names each record with its own error's
+ * name, and `errors` holds those errors. (S3 sends one record per event, and a one-record failure
+ * is rethrown as it is, so Lambda and the failure record show the real error's name.)
+ */
+export class RecordsFailedError extends AggregateError {
+  override readonly name = "RecordsFailedError";
+}
 
 /** `createConsumerHandler` was called with options it cannot use; the message names the option. */
 export class InvalidConsumerOptionsError extends Error {
@@ -99,6 +120,14 @@ export function createConsumerHandler(options: ConsumerHandlerOptions): Consumer
   const { processPayload, processPayloadStream } = validOptions(options);
   const config = consumerConfig(options.environment ?? process.env);
   const idempotency = idempotentProcessor({ ...config.idempotency, sdkTimeouts: config.sdkTimeouts });
+  // A timed-out invocation's spool file outlives it in /tmp; the new runtime clears it at init.
+  // Housekeeping only: payloads that need no spool must not fail because /tmp misbehaves (a spool
+  // clears stale files again, and fails by name, when it needs the space).
+  try {
+    removeStaleSpoolsSync(spoolDirectory());
+  } catch (err) {
+    log("warn", "could not remove stale spool files at init", { directory: spoolDirectory(), error: describeError(err) });
+  }
   const business: Business = {
     processPayload,
     processPayloadStream: processPayloadStream ?? (async (stream, meta) => processPayload(await buffer(stream), meta)),
@@ -135,13 +164,15 @@ interface Consumer {
   readonly business: Business;
 }
 
-async function handle(consumer: Consumer, event: unknown, context: ConsumerContext): Promise<void> {
+async function handle(consumer: Consumer, event: unknown, context: ConsumerContext): Promise<ConsumerResult> {
   const { config, business } = consumer;
+  const result = { processed: [] as string[], repeated: [] as string[] };
+  const note = (id: string, outcome: DeliveryOutcome) => result[outcome].push(id);
   if (isInlineEvent(event)) {
     const { meta, bytes, encoding } = decodeInlineEvent(event);
     const delivered: DeliveredPayload = { ...meta, route: "inline", ...(encoding !== undefined && { encoding }) };
-    await processOnce(consumer, delivered, context, async () => business.processPayload(bytes, delivered));
-    return;
+    note(meta.id, await processOnce(consumer, delivered, context, async () => business.processPayload(bytes, delivered)));
+    return result;
   }
   if (!isS3Notification(event)) {
     throw new MalformedEventError(
@@ -151,7 +182,7 @@ async function handle(consumer: Consumer, event: unknown, context: ConsumerConte
   const parsed = parseS3Event(event);
   if (parsed.kind === "test-event") {
     log("info", "ignoring s3:TestEvent", { bucket: parsed.bucket });
-    return;
+    return result;
   }
   // Refuse the whole event before touching any object: a foreign bucket means a wiring mistake.
   for (const r of parsed.records) {
@@ -161,23 +192,37 @@ async function handle(consumer: Consumer, event: unknown, context: ConsumerConte
       );
     }
   }
-  const failures: string[] = [];
+  const failures: { where: string; error: unknown }[] = [];
   for (const record of parsed.records) {
     try {
-      await consumeObject(consumer, record, context);
+      const done = await consumeObject(consumer, record, context);
+      if (done) note(done.id, done.outcome);
     } catch (err) {
       log("error", "payload object rejected", { bucket: record.bucket, key: record.key, error: describeError(err) });
-      failures.push(`s3://${record.bucket}/${record.key}: ${describeError(err)}`);
+      failures.push({ where: `s3://${record.bucket}/${record.key}`, error: err });
     }
   }
   // Throwing makes Lambda retry the event; records that already succeeded were deleted and will
   // be absorbed as repeated deliveries.
+  if (failures.length === 1 && parsed.records.length === 1) throw failures[0]!.error;
   if (failures.length > 0) {
-    throw new InvalidPayloadError(`${failures.length} of ${parsed.records.length} records failed: ${failures.join("; ")}`);
+    const names = [...new Set(failures.map((f) => errorName(f.error)))].join(", ");
+    throw new RecordsFailedError(
+      failures.map((f) => f.error),
+      `${failures.length} of ${parsed.records.length} records failed (${names}): ${failures.map((f) => `${f.where}: ${describeError(f.error)}`).join("; ")}`,
+    );
   }
+  return result;
 }
 
-async function consumeObject(consumer: Consumer, record: ObjectCreatedRecord, context: ConsumerContext): Promise<void> {
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : typeof err;
+}
+
+/** The payload an S3 record delivered and what became of it; undefined for a record that delivers none. */
+type ObjectOutcome = { readonly id: string; readonly outcome: DeliveryOutcome } | undefined;
+
+async function consumeObject(consumer: Consumer, record: ObjectCreatedRecord, context: ConsumerContext): Promise<ObjectOutcome> {
   const { config, business } = consumer;
   const { sdk, client } = await loadS3(config.sdkTimeouts);
   const where = `s3://${record.bucket}/${record.key}`;
@@ -186,22 +231,22 @@ async function consumeObject(consumer: Consumer, record: ObjectCreatedRecord, co
     object = await client.send(new sdk.GetObjectCommand({ Bucket: record.bucket, Key: record.key }));
   } catch (err) {
     if (!isNoSuchKey(err)) throw err;
-    // The consumer deletes objects after processing them, and delivery is at-least-once.
-    log("warn", "payload object is gone; treating this as a repeated delivery of a processed payload", {
-      bucket: record.bucket,
-      key: record.key,
-    });
-    return;
+    // Gone is "processed before" only on the idempotency store's word.
+    const id = await settleMissingObject(consumer.idempotency, { bucket: record.bucket, key: record.key, payloadId: payloadIdFromKey(record.key), what: "payload object" });
+    return { id, outcome: "repeated" };
   }
   if (isAwaitingCommit(object.Metadata)) {
     // A multipart payload's record arrives with its commit object, which triggers its own event.
     discard(object.Body);
     log("info", "payload object awaits its commit; it is processed when the commit arrives", { bucket: record.bucket, key: record.key });
-    return;
+    return undefined;
   }
   const commit = commitOf(object.Metadata, record.key, where);
   const meta = commit ? commit.meta : fromObjectMetadata(object.Metadata, where);
   let key = record.key;
+  const deleteCommit = async () => {
+    if (commit && config.deleteAfterProcessing) await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: record.key }));
+  };
   if (commit) {
     discard(object.Body);
     key = commit.objectKey;
@@ -209,10 +254,11 @@ async function consumeObject(consumer: Consumer, record: ObjectCreatedRecord, co
       object = await client.send(new sdk.GetObjectCommand({ Bucket: record.bucket, Key: key }));
     } catch (err) {
       if (!isNoSuchKey(err)) throw err;
-      // Processed before, and the commit's own delete did not happen: finish the clean-up.
-      log("warn", "committed payload object is gone; treating this as a repeated delivery of a processed payload", { bucket: record.bucket, key });
-      if (config.deleteAfterProcessing) await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: record.key }));
-      return;
+      // Processed before and the commit's own delete did not happen, or the data never came: the
+      // store tells which, and only a processed payload's commit is removed.
+      await settleMissingObject(consumer.idempotency, { bucket: record.bucket, key, payloadId: meta.id, what: `data object of the commit ${where}` });
+      await deleteCommit();
+      return { id: meta.id, outcome: "repeated" };
     }
     if (object.ContentLength !== undefined && object.ContentLength !== meta.size) {
       throw new InvalidPayloadError(`s3://${record.bucket}/${key} is ${object.ContentLength} bytes; the sender recorded ${meta.size}`);
@@ -224,23 +270,23 @@ async function consumeObject(consumer: Consumer, record: ObjectCreatedRecord, co
   if (!object.Body) throw new InvalidPayloadError(`${source} has no body`);
   const body = object.Body as AsyncIterable<Uint8Array>;
   const delivered = { ...meta, route: "s3" as const, bucket: record.bucket, key };
+  let outcome: DeliveryOutcome;
   if (meta.size <= config.streamAboveBytes) {
     const { bytes, sha256 } = await readVerified(body, meta, source);
     const verified = { ...delivered, sha256 };
-    await processOnce(consumer, verified, context, async () => business.processPayload(bytes, verified));
+    outcome = await processOnce(consumer, verified, context, async () => business.processPayload(bytes, verified));
   } else {
-    const spooled = await spoolVerified(body, meta, source, tmpdir());
+    const spooled = await spoolVerified(body, meta, source, spoolDirectory());
     try {
       const verified = { ...delivered, sha256: spooled.sha256 };
-      await processOnce(consumer, verified, context, async () => business.processPayloadStream(spooled.open(), verified));
+      outcome = await processOnce(consumer, verified, context, async () => business.processPayloadStream(spooled.open(), verified));
     } finally {
       await spooled.remove();
     }
   }
-  if (config.deleteAfterProcessing) {
-    await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: key }));
-    if (commit) await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: record.key }));
-  }
+  if (config.deleteAfterProcessing) await client.send(new sdk.DeleteObjectCommand({ Bucket: record.bucket, Key: key }));
+  await deleteCommit();
+  return { id: meta.id, outcome };
 }
 
 /** Closes a body that will not be read, so its connection is released. */
@@ -249,7 +295,7 @@ function discard(body: unknown): void {
 }
 
 /** The business function at most once per payload id; a repeat is logged, not processed. */
-async function processOnce(consumer: Consumer, delivered: DeliveredPayload, context: ConsumerContext, process: () => Promise<void>): Promise<void> {
+async function processOnce(consumer: Consumer, delivered: DeliveredPayload, context: ConsumerContext, process: () => Promise<void>): Promise<DeliveryOutcome> {
   const outcome = await consumer.idempotency.run(delivered, context.getRemainingTimeInMillis(), process);
   if (outcome === "repeated") {
     log("info", "repeated delivery absorbed: payload already processed", {
@@ -259,6 +305,7 @@ async function processOnce(consumer: Consumer, delivered: DeliveredPayload, cont
       ...(delivered.key === undefined ? {} : { bucket: delivered.bucket, key: delivered.key }),
     });
   }
+  return outcome;
 }
 
 function describeKeys(event: unknown): string {

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { failureRecordKey, formatAge, parseDuration, summarizeFailureRecord, UnreadableRecordError } from "./failure-records.ts";
+import { failureRecordKey, formatAge, parseDuration, recordKeyTime, summarizeFailureRecord, UnreadableRecordError } from "./failure-records.ts";
 
 test("record keys follow Lambda's S3 destination layout", () => {
   const key = failureRecordKey("AsynchronousFunction", new Date("2026-03-04T05:06:07.891Z"), "0f0e0d0c-0000-4000-8000-000000000001");
   assert.equal(key, "aws/lambda/async/AsynchronousFunction/2026/03/04/2026-03-04T05.06.07-0f0e0d0c-0000-4000-8000-000000000001");
+  assert.equal(recordKeyTime(key)?.toISOString(), "2026-03-04T05:06:07.000Z", "an unreadable record still has an age");
+  assert.equal(recordKeyTime("aws/lambda/async/F/elsewhere"), undefined);
 });
 
 test("a record is summarized by payload id, route, size, error and age", () => {
@@ -14,8 +16,12 @@ test("a record is summarized by payload id, route, size, error and age", () => {
   assert.deepEqual([inline.route, inline.id, inline.size, inline.error, inline.ageMs, inline.attempts], ["inline", "p1", 15, "E: boom", 3_600_000, 3]);
   const s3Event = { Records: [{ eventSource: "aws:s3", s3: { bucket: { name: "b" }, object: { key: "payloads/2026/03/04/p%2B2+x.json", size: 9 } } }] };
   const viaS3 = summarizeFailureRecord("k2", JSON.stringify({ ...base, requestContext: { ...base.requestContext, condition: "EventAgeExceeded" }, requestPayload: s3Event }), now);
-  assert.deepEqual([viaS3.route, viaS3.id, viaS3.size, viaS3.objects], ["s3", "p+2 x", 9, [{ bucket: "b", key: "payloads/2026/03/04/p+2 x.json" }]]);
+  assert.deepEqual([viaS3.route, viaS3.id, viaS3.size, viaS3.objects], ["s3", "p+2 x", 9, [{ bucket: "b", key: "payloads/2026/03/04/p+2 x.json", commit: false }]]);
   assert.match(viaS3.error, /^EventAgeExceeded/);
+  // A multipart payload's event reports its empty commit object: the id is in the key, the size is not in the event.
+  const commitEvent = { Records: [{ eventSource: "aws:s3", s3: { bucket: { name: "b" }, object: { key: "payloads/2026/03/04/m-1.bin.commit", size: 0 } } }] };
+  const multipart = summarizeFailureRecord("k3", JSON.stringify({ ...base, requestPayload: commitEvent }), now);
+  assert.deepEqual([multipart.id, multipart.size, multipart.objects], ["m-1", undefined, [{ bucket: "b", key: "payloads/2026/03/04/m-1.bin.commit", commit: true }]]);
 });
 
 test("unreadable records are named with what is wrong", () => {

@@ -9,7 +9,8 @@
  * same invocation record the other destinations receive (version, timestamp, requestContext,
  * requestPayload, responseContext, responsePayload).
  */
-import { FAILURE_RECORD_PREFIX, INLINE_ENVELOPE_KEY } from "./contract.ts";
+import { COMMIT_KEY_SUFFIX, FAILURE_RECORD_PREFIX, INLINE_ENVELOPE_KEY } from "./contract.ts";
+import { payloadIdFromKey } from "./payload-object.ts";
 import { decodeS3EventKey } from "./s3-event.ts";
 
 /** The invocation record Lambda writes for an event that failed every attempt or aged out. */
@@ -45,10 +46,20 @@ export function failureRecordKey(functionName: string, at: Date, uuid: string): 
   return `${failureRecordPrefix(functionName)}${day.replace(/-/g, "/")}/${day}T${iso.slice(11, 19).replace(/:/g, ".")}-${uuid}`;
 }
 
+/** The time Lambda's key layout puts in a record's key; undefined for a key of another shape. */
+export function recordKeyTime(recordKey: string): Date | undefined {
+  const m = /(\d{4}-\d{2}-\d{2})T(\d{2})\.(\d{2})\.(\d{2})-[^/]*$/.exec(recordKey);
+  if (!m) return undefined;
+  const at = new Date(`${m[1]}T${m[2]}:${m[3]}:${m[4]}Z`);
+  return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
 /** A payload object an S3-route event points at. */
 export interface PayloadObjectRef {
   readonly bucket: string;
   readonly key: string;
+  /** A multipart payload's commit object: its metadata holds the payload's record and data key. */
+  readonly commit: boolean;
 }
 
 export interface FailureRecordSummary {
@@ -64,7 +75,10 @@ export interface FailureRecordSummary {
   readonly route: "inline" | "s3" | "other";
   /** The payload id the sender assigned, when the event shows it. */
   readonly id: string | undefined;
-  /** Payload bytes as the sender recorded them (inline) or S3 reported them (S3 route). */
+  /**
+   * Payload bytes as the sender recorded them (inline) or S3 reported them (S3 route); unknown
+   * for a multipart payload, whose event reports its empty commit object (its metadata has the size).
+   */
   readonly size: number | undefined;
   /** S3 route: the objects the event points at, keys decoded. */
   readonly objects: readonly PayloadObjectRef[];
@@ -122,7 +136,7 @@ function describeEvent(event: unknown): Pick<FailureRecordSummary, "route" | "id
   const records = isObject(event) && Array.isArray(event.Records) ? event.Records : undefined;
   if (records && records.length > 0 && records.every((r) => isObject(r) && r.eventSource === "aws:s3")) {
     const objects: PayloadObjectRef[] = [];
-    let size = 0;
+    let size: number | undefined = 0;
     for (const r of records as Record<string, unknown>[]) {
       const s3 = isObject(r.s3) ? r.s3 : {};
       const bucket = isObject(s3.bucket) && typeof s3.bucket.name === "string" ? s3.bucket.name : "";
@@ -133,11 +147,13 @@ function describeEvent(event: unknown): Pick<FailureRecordSummary, "route" | "id
       } catch {
         // listed as it came; the consumer will name the bad encoding if it is replayed
       }
-      objects.push({ bucket, key });
-      if (isObject(s3.object) && typeof s3.object.size === "number") size += s3.object.size;
+      const commit = key.endsWith(COMMIT_KEY_SUFFIX);
+      objects.push({ bucket, key, commit });
+      if (commit) size = undefined;
+      else if (size !== undefined && isObject(s3.object) && typeof s3.object.size === "number") size += s3.object.size;
     }
-    // The sender names objects `<prefix>YYYY/MM/DD/<id>.json|.bin`.
-    const ids = objects.map((o) => /([^/]+)\.(?:json|bin)$/.exec(o.key)?.[1]).filter((x): x is string => x !== undefined);
+    // The sender names objects `<prefix>YYYY/MM/DD/<id>.json|.bin` (+ ".commit" for a commit).
+    const ids = objects.map((o) => payloadIdFromKey(o.key)).filter((x): x is string => x !== undefined);
     return { route: "s3", id: ids.length > 0 ? ids.join(",") : undefined, size, objects };
   }
   return { route: "other", id: undefined, size: undefined, objects: [] };

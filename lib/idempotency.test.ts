@@ -10,7 +10,7 @@ import { GetItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import fc from "fast-check";
 import { startLocalDynamoDb, type LocalDynamoDb } from "../local/dynamodb.ts";
 import { DEFAULTS, IDEMPOTENCY_RECORD } from "./contract.ts";
-import { idempotentProcessor, KEY_PREFIX, PayloadIdConflictError, PayloadInProgressError, type IdempotentProcessor, type PayloadIdentity } from "./idempotency.ts";
+import { IdempotencyStoreError, idempotentProcessor, KEY_PREFIX, PayloadIdConflictError, PayloadInProgressError, type IdempotentProcessor, type PayloadIdentity } from "./idempotency.ts";
 
 const TABLE = "idempotency-test";
 const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
@@ -153,6 +153,48 @@ describe("one payload id", { timeout: 15_000 }, () => {
     await sleep(2_100);
     assert.equal(await processor(1).run(short, 30_000, async () => void runs++), "processed", "after the window an id is new again");
     assert.equal(runs, 2);
+  });
+});
+
+describe("the store's word on an id (status), read without a lock", { timeout: 15_000 }, () => {
+  test("ABSENT before, INPROGRESS while processing, COMPLETED after; a failed run leaves it ABSENT", async () => {
+    const p = processor();
+    const one = payload();
+    assert.equal(await p.status(one.id), "ABSENT");
+    let release!: () => void;
+    const running = p.run(one, 30_000, () => new Promise<void>((r) => (release = r)));
+    await eventually("the first delivery to start processing", () => release);
+    assert.equal(await processor().status(one.id), "INPROGRESS");
+    release();
+    await running;
+    assert.equal(await processor().status(one.id), "COMPLETED", "another consumer instance reads it too");
+    assert.equal(await p.run(one, 30_000, async () => assert.fail("ran")), "repeated", "reading took no lock and changed nothing");
+
+    const failed = payload();
+    await assert.rejects(p.run(failed, 30_000, async () => { throw new Error("business failure"); }));
+    assert.equal(await p.status(failed.id), "ABSENT");
+  });
+
+  test("a record past its window is EXPIRED, so it no longer vouches for the payload", async () => {
+    const short = payload();
+    await processor(1).run(short, 30_000, async () => {});
+    assert.equal(await processor(1).status(short.id), "COMPLETED");
+    await sleep(2_100);
+    assert.equal(await processor(1).status(short.id), "EXPIRED");
+  });
+
+  test("a table that cannot be read is an IdempotencyStoreError naming the payload, never an answer", async () => {
+    const down = idempotentProcessor({
+      tableName: "no-such-table",
+      expiresAfterSeconds: 60,
+      sdkTimeouts: { connectionTimeoutMs: 500, requestTimeoutMs: 1_000 },
+      clientConfig: { endpoint: db.endpoint, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" }, maxAttempts: 1 },
+    });
+    await assert.rejects(down.status("p-1"), (err: Error) => {
+      assert.equal(err.name, IdempotencyStoreError.name);
+      assert.match(err.message, /^Could not read the idempotency record of payload p-1: ResourceNotFoundException/);
+      return true;
+    });
   });
 });
 

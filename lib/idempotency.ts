@@ -49,6 +49,13 @@ export class IdempotencyStoreError extends Error {
   override readonly name = "IdempotencyStoreError";
 }
 
+/**
+ * What the store says about a payload id: `COMPLETED` (processed, within the window),
+ * `INPROGRESS` (a delivery holds the lock), `EXPIRED` (processed or locked before the window
+ * ended; now it counts as new) or `ABSENT` (no record).
+ */
+export type PayloadStatus = "COMPLETED" | "INPROGRESS" | "EXPIRED" | "ABSENT";
+
 export interface IdempotentProcessor {
   /**
    * Runs `work` unless this id already completed (then resolves "repeated"). While it runs, the
@@ -57,6 +64,12 @@ export interface IdempotentProcessor {
    * and the error rethrown, so a retry processes the payload.
    */
   run(payload: PayloadIdentity, remainingTimeMs: number, work: () => Promise<void>): Promise<DeliveryOutcome>;
+  /**
+   * Reads the id's record (consistently) without taking a lock: the store's word on whether the
+   * payload was processed, for a delivery whose object is gone. Throws
+   * {@link IdempotencyStoreError} when the table cannot be read.
+   */
+  status(id: string): Promise<PayloadStatus>;
 }
 
 export interface IdempotentProcessorOptions extends IdempotencySettings {
@@ -69,21 +82,27 @@ type Powertools = typeof import("@aws-lambda-powertools/idempotency");
 type PersistenceLayer = InstanceType<typeof import("@aws-lambda-powertools/idempotency/dynamodb").DynamoDBPersistenceLayer>;
 
 export function idempotentProcessor(options: IdempotentProcessorOptions): IdempotentProcessor {
-  let loading: Promise<{ powertools: Powertools; store: PersistenceLayer }> | undefined;
+  let loading: Promise<{ powertools: Powertools; store: PersistenceLayer; lookup: PersistenceLayer }> | undefined;
   const load = () =>
     (loading ??= Promise.all([import("@aws-lambda-powertools/idempotency"), import("@aws-lambda-powertools/idempotency/dynamodb")]).then(
-      ([powertools, { DynamoDBPersistenceLayer }]) => ({
-        powertools,
-        store: new DynamoDBPersistenceLayer({
-          tableName: options.tableName,
-          keyAttr: RECORD_ATTRIBUTES.key,
-          statusAttr: RECORD_ATTRIBUTES.status,
-          expiryAttr: RECORD_ATTRIBUTES.expiry,
-          inProgressExpiryAttr: RECORD_ATTRIBUTES.inProgressExpiry,
-          validationKeyAttr: RECORD_ATTRIBUTES.validation,
-          clientConfig: { ...clientTimeoutConfig(options.sdkTimeouts), ...options.clientConfig },
-        }),
-      }),
+      ([powertools, { DynamoDBPersistenceLayer }]) => {
+        const layer = () =>
+          new DynamoDBPersistenceLayer({
+            tableName: options.tableName,
+            keyAttr: RECORD_ATTRIBUTES.key,
+            statusAttr: RECORD_ATTRIBUTES.status,
+            expiryAttr: RECORD_ATTRIBUTES.expiry,
+            inProgressExpiryAttr: RECORD_ATTRIBUTES.inProgressExpiry,
+            validationKeyAttr: RECORD_ATTRIBUTES.validation,
+            clientConfig: { ...clientTimeoutConfig(options.sdkTimeouts), ...options.clientConfig },
+          });
+        // Powertools' own read (getRecord: same key, consistent read, expiry applied), on a layer
+        // of its own: a layer is configured once, and this one must not validate the sha256,
+        // which a delivery whose object is gone may not know.
+        const lookup = layer();
+        lookup.configure({ config: new powertools.IdempotencyConfig({ eventKeyJmesPath: "id", throwOnNoIdempotencyKey: true }), keyPrefix: KEY_PREFIX });
+        return { powertools, store: layer(), lookup };
+      },
     ));
 
   return {
@@ -114,6 +133,16 @@ export function idempotentProcessor(options: IdempotentProcessorOptions): Idempo
         throw translate(err, payload, succeeded);
       }
       return ran ? "processed" : "repeated";
+    },
+
+    async status(id) {
+      const { lookup } = await load();
+      try {
+        return (await lookup.getRecord({ id })).getStatus();
+      } catch (err) {
+        if (err instanceof Error && err.name === "IdempotencyItemNotFoundError") return "ABSENT";
+        throw new IdempotencyStoreError(`Could not read the idempotency record of payload ${id}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`, { cause: err });
+      }
     },
   };
 }

@@ -2,7 +2,7 @@
  * How a payload is stored on the S3 route: a collision-free key, and the sender's record of the
  * payload in object metadata so the consumer can verify what it reads.
  */
-import { OBJECT_METADATA } from "./contract.ts";
+import { COMMIT_KEY_SUFFIX, OBJECT_METADATA } from "./contract.ts";
 import { parseMeta, type PayloadMeta } from "./payload-codec.ts";
 
 /**
@@ -13,6 +13,16 @@ import { parseMeta, type PayloadMeta } from "./payload-codec.ts";
 export function payloadObjectKey(prefix: string, meta: Pick<PayloadMeta, "id" | "format" | "sentAt">): string {
   const day = meta.sentAt.slice(0, 10).replace(/-/g, "/");
   return `${prefix}${day}/${meta.id}.${meta.format === "json" ? "json" : "bin"}`;
+}
+
+const PAYLOAD_KEY = new RegExp(`(?:^|/)([^/]+)\\.(?:json|bin)(?:${COMMIT_KEY_SUFFIX.replace(".", "\\.")})?$`);
+
+/**
+ * The payload id a key of {@link payloadObjectKey}'s shape names (also a multipart payload's
+ * commit key); undefined for any other key. What a notification alone says about its payload.
+ */
+export function payloadIdFromKey(key: string): string | undefined {
+  return PAYLOAD_KEY.exec(key)?.[1];
 }
 
 export function contentType(meta: Pick<PayloadMeta, "format">): string {

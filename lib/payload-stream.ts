@@ -4,10 +4,16 @@
  * in one buffer of exactly the recorded size (no chunk list to concatenate, so about one copy of
  * the payload); large ones are spooled to the function's ephemeral storage, so memory stays flat
  * whatever the size and the real ceiling is the configured ephemeral storage.
+ *
+ * Spool files live in a directory of their own and are named for the process that wrote them. An
+ * invocation that is killed (a timeout) cannot remove its file, and /tmp outlives it in the
+ * execution environment, so every spool first removes the files no running spool owns: without
+ * that, each retry of a large payload added its own copy until /tmp was full for every payload.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { rm, statfs } from "node:fs/promises";
+import { createReadStream, createWriteStream, readdirSync, rmSync } from "node:fs";
+import { mkdir, readdir, rm, statfs } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { InvalidPayloadError, type PayloadMeta } from "./payload-codec.ts";
@@ -38,15 +44,77 @@ export interface SpooledPayload {
   remove(): Promise<void>;
 }
 
-/** Writes the body to a file in `dir` while hashing it; the file is removed again if it does not verify. */
+/** The spool directory inside `base` (the function's ephemeral storage). */
+export function spoolDirectory(base: string = tmpdir()): string {
+  return path.join(base, "payload-spool");
+}
+
+const SPOOL_FILE = /^payload-(\d+)-[0-9a-f-]+$/;
+
+/** This process's spool files that are being written or read. */
+const running = new Set<string>();
+
+/**
+ * A file no running spool owns: one of this process that is not running (the runtime that wrote
+ * it was killed and this one got its process id), or of a process that no longer exists. Files of
+ * another live process are left alone: on a developer's machine several share one /tmp.
+ */
+function isStale(dir: string, name: string): boolean {
+  const owner = SPOOL_FILE.exec(name)?.[1];
+  if (owner === undefined) return false;
+  if (Number(owner) === process.pid) return !running.has(path.join(dir, name));
+  try {
+    process.kill(Number(owner), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/** Removes stale spool files from `dir`; returns their names. */
+export async function removeStaleSpools(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return [];
+    throw err;
+  });
+  const stale = names.filter((name) => isStale(dir, name));
+  await Promise.all(stale.map((name) => rm(path.join(dir, name), { force: true })));
+  return stale;
+}
+
+/** {@link removeStaleSpools} for a function's init, which is synchronous. */
+export function removeStaleSpoolsSync(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+  const stale = names.filter((name) => isStale(dir, name));
+  for (const name of stale) rmSync(path.join(dir, name), { force: true });
+  return stale;
+}
+
+/**
+ * Writes the body to a file in `dir` (see {@link spoolDirectory}) while hashing it, after removing
+ * stale spool files there; the file is removed again if it does not verify.
+ */
 export async function spoolVerified(body: AsyncIterable<Uint8Array>, meta: Pick<PayloadMeta, "size" | "sha256">, where: string, dir: string): Promise<SpooledPayload> {
+  await mkdir(dir, { recursive: true });
+  // Removed first, so the space check counts what is really free.
+  await removeStaleSpools(dir);
   const stats = await statfs(dir);
   const free = stats.bavail * stats.bsize;
   if (meta.size > free) {
     throw new EphemeralStorageTooSmallError(`${where} is ${meta.size} bytes; only ${free} bytes are free in ${dir} (raise the consumer's ephemeral storage)`);
   }
-  const file = path.join(dir, `payload-${randomUUID()}`);
-  const remove = () => rm(file, { force: true });
+  const file = path.join(dir, `payload-${process.pid}-${randomUUID()}`);
+  running.add(file);
+  const remove = async () => {
+    running.delete(file);
+    await rm(file, { force: true });
+  };
   const hash = createHash("sha256");
   let at = 0;
   const out = createWriteStream(file);

@@ -24,6 +24,7 @@ before(async () => {
     bundles: { sender: bundle("sender", fixtures["s3-writer"]), consumer: bundle("consumer", fixtures.echo) },
     eventLimitBytes: 2048,
     failureDir: path.join(tmp, "failed"),
+    consumerEphemeralStorageMb: 3,
   });
   lambda = new LambdaClient({
     endpoint: cloud.lambdaEndpoint,
@@ -53,6 +54,11 @@ test("settings fill in from the contract and the local bucket", () => {
   assert.equal(cloud.region, "us-east-1");
   assert.match(cloud.lambdaEndpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.match(cloud.s3Endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+});
+
+test("the consumer's /tmp has the configured ephemeral size", async () => {
+  const { sizeBytes } = (await invoke("LocalConsumer", { action: "tmp" })) as { sizeBytes: number };
+  assert.ok(sizeBytes <= 3 * 1_048_576 && sizeBytes > 3 * 1_048_576 - 65_536, `${sizeBytes} bytes`);
 });
 
 test("functions get the contract's variables and loopback endpoints", async () => {

@@ -15,7 +15,7 @@ import {
 import { s3FailureDestination } from "./failure-destination.ts";
 import { type LocalDynamoDb, startLocalDynamoDb } from "./dynamodb.ts";
 import type { LogListener } from "./function-process.ts";
-import { type AsyncInvokeConfig, type LambdaApi, startLambdaApi } from "./lambda-api.ts";
+import { type AsyncInvokeConfig, type LambdaApi, type LocalFunctionDefinition, startLambdaApi } from "./lambda-api.ts";
 import { type LocalS3, startLocalS3 } from "./s3.ts";
 
 /** Bucket name of the local cloud; a deployed stack names its own bucket. */
@@ -58,6 +58,12 @@ export interface LocalCloudOptions {
   readonly timeoutSeconds?: number;
   /** Reported to the functions as `context.memoryLimitInMB` and in REPORT lines. @default 128 */
   readonly memorySizeMb?: number;
+  /**
+   * The consumer's /tmp size (the stack's `consumerEphemeralStorageMb`): its statfs reports it, so
+   * a payload too large for it fails as in AWS. See {@link LocalFunctionDefinition.ephemeralStorageMb}.
+   * @default 512
+   */
+  readonly consumerEphemeralStorageMb?: number;
   /** Every log line of every function, with the function's name. */
   readonly onLog?: LogListener;
   /** @default bundles the handlers with `bundleHandlers()` */
@@ -167,7 +173,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       functions: [
         { name: settings.senderName, bundleFile: bundles.sender.file, environment: senderEnvironment(settings), ...sizing },
         // As in the stack, only the consumer has an on-failure destination.
-        { name: settings.consumerName, bundleFile: bundles.consumer.file, environment: consumerEnvironment(settings), failureDestination, ...sizing },
+        {
+          name: settings.consumerName,
+          bundleFile: bundles.consumer.file,
+          environment: consumerEnvironment(settings),
+          failureDestination,
+          ...sizing,
+          ...(options.consumerEphemeralStorageMb !== undefined && { ephemeralStorageMb: options.consumerEphemeralStorageMb }),
+        },
       ],
     });
   } catch (error) {

@@ -4,11 +4,14 @@
  * the Runtime API. The parent (function-process.ts) bundles this file with esbuild and starts it
  * under plain node, so the function runs without tsx's loader hooks, as it would on Lambda.
  *
- * argv: <absolute bundle file> <end-of-invocation marker>
+ * argv: <absolute bundle file> <end-of-invocation marker> [<ephemeral storage bytes>]
  * The marker is written to stdout and stderr after each invocation so the parent knows every
  * log line of that invocation has arrived before it reports the result (pipes and the IPC
  * channel are separate and not ordered with each other).
  */
+import fs, { type StatsFs } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 
 /** Parent → child. */
@@ -45,7 +48,59 @@ type Handler = (event: unknown, context: object) => unknown;
 
 // Only run as a process entry: the parent imports this module for its types alone.
 if (process.send !== undefined && process.argv[2] !== undefined) {
+  const tmp = process.env.TMPDIR;
+  if (tmp !== undefined && process.argv[4] !== undefined) sizeEphemeralStorage(tmp, Number(process.argv[4]));
   serve(process.argv[2], process.argv[3] ?? "");
+}
+
+/**
+ * Lambda's /tmp is a file system of the configured ephemeral storage size. Locally the function's
+ * TMPDIR is a directory on the developer's disk, so statfs of a path inside it is answered as
+ * Lambda's would be: `bytes` in all, less what the directory holds (and never more than the disk
+ * really has free). Patched before the bundle is imported, so its imports of node:fs see it.
+ */
+function sizeEphemeralStorage(dir: string, bytes: number): void {
+  const root = path.resolve(dir);
+  const inside = (p: fs.PathLike) => {
+    const rel = path.relative(root, path.resolve(String(p)));
+    return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+  };
+  const used = () => {
+    let total = 0;
+    for (const entry of fs.readdirSync(root, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      try {
+        total += fs.statSync(path.join(entry.parentPath ?? entry.path, entry.name)).size;
+      } catch {
+        // removed while counting
+      }
+    }
+    return total;
+  };
+  const view = <S extends StatsFs | fs.BigIntStatsFs>(p: fs.PathLike, real: S): S => {
+    if (!inside(p)) return real;
+    const num = (n: number | bigint) => Number(n);
+    const bsize = num(real.bsize);
+    const free = Math.max(0, Math.min(num(real.bavail), Math.floor((bytes - used()) / bsize)));
+    const as = (n: number) => (typeof real.bsize === "bigint" ? BigInt(n) : n);
+    return Object.assign(Object.create(Object.getPrototypeOf(real) as object) as S, real, {
+      blocks: as(Math.floor(bytes / bsize)),
+      bfree: as(free),
+      bavail: as(free),
+    });
+  };
+  const statfsSync = fs.statfsSync;
+  const statfsPromise = fs.promises.statfs;
+  const statfsCallback = fs.statfs;
+  Object.assign(fs, {
+    statfsSync: (p: fs.PathLike, options?: fs.StatFsOptions) => view(p, statfsSync(p, options)),
+    statfs: (p: fs.PathLike, ...rest: unknown[]) => {
+      const callback = rest.pop() as (err: Error | null, stats?: StatsFs | fs.BigIntStatsFs) => void;
+      (statfsCallback as (...a: unknown[]) => void)(p, ...rest, (err: Error | null, real?: StatsFs) => callback(err, err || !real ? real : view(p, real)));
+    },
+  });
+  Object.assign(fs.promises, { statfs: async (p: fs.PathLike, options?: fs.StatFsOptions) => view(p, await statfsPromise(p, options)) });
+  syncBuiltinESMExports();
 }
 
 function serve(bundleFile: string, marker: string): void {

@@ -28,6 +28,8 @@ export interface FunctionProcessOptions {
   readonly environment: () => Record<string, string>;
   readonly timeoutSeconds: number;
   readonly memorySizeMb: number;
+  /** The size the function's TMPDIR reports through statfs (see function-host.ts). */
+  readonly ephemeralStorageBytes: number;
   /** Bundled function-host, from {@link buildFunctionHost}. */
   readonly hostFile: string;
   readonly onLog: LogListener;
@@ -142,9 +144,9 @@ export class FunctionProcess {
   }
 
   private start(): ChildProcess {
-    const { bundleFile, environment, hostFile, functionName, onLog } = this.options;
+    const { bundleFile, environment, hostFile, functionName, onLog, ephemeralStorageBytes } = this.options;
     this.cold = true;
-    const child = spawn(process.execPath, ["--enable-source-maps", hostFile, bundleFile, this.marker], {
+    const child = spawn(process.execPath, ["--enable-source-maps", hostFile, bundleFile, this.marker, String(ephemeralStorageBytes)], {
       cwd: path.dirname(bundleFile),
       env: environment(),
       // Advanced serialization carries the payload as bytes, not as a JSON-escaped string.

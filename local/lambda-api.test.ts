@@ -41,6 +41,7 @@ before(async () => {
       },
       { name: "NeedsEnv", bundleFile: fixtures["needs-env"] },
       { name: "Slow", bundleFile: fixtures.echo, timeoutSeconds: 0.3 },
+      { name: "SmallTmp", bundleFile: fixtures.echo, timeoutSeconds: 2, ephemeralStorageMb: 2 },
       { name: "Flaky", bundleFile: fixtures.echo, asyncInvokeConfig: { retryDelaysMs: [40, 80] } },
       { name: "NoRetry", bundleFile: fixtures.echo, asyncInvokeConfig: { maxRetryAttempts: 0 } },
       { name: "Stale", bundleFile: fixtures.echo, asyncInvokeConfig: { maxEventAgeSeconds: 0.05, retryDelaysMs: [150] } },
@@ -236,6 +237,23 @@ describe("RequestResponse", () => {
     const afterTimeout = JSON.parse(text(await invoke("Slow", '{"action":"context"}'))) as { pid: number };
     assert.notEqual(afterTimeout.pid, before.pid);
     assert.throws(() => process.kill(before.pid, 0), { code: "ESRCH" });
+  });
+
+  test("each function has a /tmp of its ephemeral storage size that outlives a timed-out process", async () => {
+    const MiB = 1_048_576;
+    const tmpOf = async (fn: string, extra: object = {}) =>
+      JSON.parse(text(await invoke(fn, JSON.stringify({ action: "tmp", ...extra })))) as { tmpdir: string; sizeBytes: number; freeBytes: number };
+    const fresh = await tmpOf("SmallTmp");
+    assert.equal(fresh.tmpdir, api.tmpDir("SmallTmp"));
+    assert.notEqual((await tmpOf("Echo")).tmpdir, fresh.tmpdir, "not shared with another function");
+    assert.ok(fresh.sizeBytes <= 2 * MiB && fresh.sizeBytes > 2 * MiB - 8192, `size ${fresh.sizeBytes}`);
+    assert.equal(fresh.freeBytes, fresh.sizeBytes);
+    const written = await tmpOf("SmallTmp", { write: MiB, name: "left-behind" });
+    assert.ok(Math.abs(written.freeBytes - (fresh.sizeBytes - MiB)) < 8192, `free ${written.freeBytes} after writing 1 MiB`);
+    const timedOut = JSON.parse(text(await invoke("SmallTmp", '{"action":"sleep","ms":60000}'))) as { errorType: string };
+    assert.equal(timedOut.errorType, "Sandbox.Timedout", "the process is killed");
+    const afterTimeout = await tmpOf("SmallTmp");
+    assert.equal(afterTimeout.freeBytes, written.freeBytes, "the killed process's file still takes its space");
   });
 
   test("a crashed environment reports Runtime.ExitError and restarts on the next call", async () => {

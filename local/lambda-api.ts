@@ -6,6 +6,7 @@
  * S3 bucket, see failure-destination.ts).
  */
 import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -49,6 +50,14 @@ export interface LocalFunctionDefinition {
    * @default 128
    */
   readonly memorySizeMb?: number;
+  /**
+   * Size of the function's /tmp. Each function gets a directory of its own as TMPDIR that lives
+   * as long as the API (a timed-out process's files stay, as in Lambda's execution environment),
+   * and the function's statfs reports a file system of this size less what the directory holds.
+   * Writes past it are not refused. AWS accepts 512 to 10240; locally any positive size.
+   * @default 512
+   */
+  readonly ephemeralStorageMb?: number;
   /** @default the API's {@link LambdaApiOptions.asyncInvokeConfig} */
   readonly asyncInvokeConfig?: AsyncInvokeConfig;
   /** @default the API's {@link LambdaApiOptions.failureDestination} */
@@ -227,6 +236,8 @@ export class LambdaApi {
       const timeoutSeconds = def.timeoutSeconds ?? 60;
       if (!(timeoutSeconds > 0)) throw new Error(`timeoutSeconds of ${def.name} must be positive`);
       const memorySizeMb = def.memorySizeMb ?? 128;
+      const ephemeralStorageMb = def.ephemeralStorageMb ?? 512;
+      if (!(ephemeralStorageMb > 0)) throw new Error(`ephemeralStorageMb of ${def.name} must be positive`);
       const host = new FunctionProcess({
         functionName: def.name,
         bundleFile: def.bundleFile,
@@ -234,6 +245,7 @@ export class LambdaApi {
         environment: () => this.environmentOf(def, memorySizeMb, options.environment),
         timeoutSeconds,
         memorySizeMb,
+        ephemeralStorageBytes: Math.floor(ephemeralStorageMb * 1_048_576),
         hostFile,
         onLog: this.onLog,
       });
@@ -261,6 +273,11 @@ export class LambdaApi {
 
   stats(functionName: string): FunctionStats {
     return this.get(functionName).stats;
+  }
+
+  /** The function's /tmp: its TMPDIR, kept across its processes until {@link close}. */
+  tmpDir(functionName: string): string {
+    return path.join(this.workDir, "tmp", this.get(functionName).name);
   }
 
   /**
@@ -320,6 +337,8 @@ export class LambdaApi {
     shared: Readonly<Record<string, string>> | undefined,
   ): Record<string, string> {
     const home = path.join(this.workDir, "home", def.name);
+    const tmp = path.join(this.workDir, "tmp", def.name);
+    mkdirSync(tmp, { recursive: true });
     const handlerExport = LAMBDA_HANDLER.slice(LAMBDA_HANDLER.lastIndexOf(".") + 1);
     return {
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
@@ -327,6 +346,8 @@ export class LambdaApi {
       HOME: home,
       TZ: ":UTC",
       LANG: "en_US.UTF-8",
+      // Lambda gives each execution environment a /tmp of its own.
+      TMPDIR: tmp,
       AWS_ENDPOINT_URL_LAMBDA: this.endpoint,
       // The SDK warns on Node < 22 at every cold start; Lambda runs 22 or 24, where it is silent.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",

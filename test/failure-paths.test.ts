@@ -139,16 +139,22 @@ describe("a cloud whose real Event limit (4 KiB) is lower than the sender's conf
     }
   });
 
-  test("a compressed inline event that is a bomb, or lies about its size, is refused by name and never processed", async () => {
+  test("a compressed inline event that is a bomb, lies about its size, or has bytes after its brotli stream is refused by name and never processed", async () => {
     const huge = Buffer.alloc(20 * 1_048_576, "a");
     const bomb = brotliCompressSync(huge, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 1 } });
     const envelope = (size: number, id: string) => ({
       [INLINE_ENVELOPE_KEY]: { v: COMPRESSED_ENVELOPE_VERSION, id, format: "json", size, sha256: sha256Hex(huge), sentAt: new Date().toISOString(), encoding: "br" },
       payload: bomb.toString("base64"),
     });
+    const small = Buffer.from('{"valid":"body"}');
+    const trailing = {
+      [INLINE_ENVELOPE_KEY]: { v: COMPRESSED_ENVELOPE_VERSION, id: "bomb-trailing", format: "json", size: small.length, sha256: sha256Hex(small), sentAt: new Date().toISOString(), encoding: "br" },
+      payload: Buffer.concat([brotliCompressSync(small), Buffer.from("trailing garbage")]).toString("base64"),
+    };
     const cases: Array<[unknown, string, RegExp]> = [
       [envelope(huge.length, "bomb-honest"), "DecompressionBombError", /recorded size 20971520 is more than the 16777216 bytes/],
       [envelope(1000, "bomb-lying"), "DecompressionBombError", /expands to more than the 1000 bytes the sender recorded/],
+      [trailing, "TrailingCompressedBytesError", /has 16 bytes after the end of its br stream/],
     ];
     for (const [event, errorType, message] of cases) {
       const { body, functionError } = await p.invoke(DEFAULT_CONSUMER_NAME, JSON.stringify(event));
