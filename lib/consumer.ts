@@ -13,8 +13,6 @@ import { consumerConfig, type ConsumerConfig } from "./function-config.ts";
 import { idempotentProcessor, type DeliveryOutcome, type IdempotentProcessor } from "./idempotency.ts";
 import { log } from "./log.ts";
 import { settleMissingObject } from "./missing-object.ts";
-
-export { PayloadObjectMissingError } from "./missing-object.ts";
 import { decodeInlineEvent, InvalidPayloadError, isInlineEvent, type PayloadFormat } from "./payload-codec.ts";
 import { fromObjectMetadata, payloadIdFromKey } from "./payload-object.ts";
 import { commitOf, isAwaitingCommit } from "./payload-commit.ts";
@@ -27,10 +25,11 @@ import { isS3Notification, MalformedEventError, parseS3Event, type ObjectCreated
  * alarms. Exported so business code and tests can tell them apart (compare `name` where two
  * copies of the package may be bundled).
  */
-export { CorruptCompressedPayloadError, DecompressedSizeMismatchError, DecompressionBombError } from "./compression.ts";
+export { CorruptCompressedPayloadError, DecompressedSizeMismatchError, DecompressionBombError, TrailingCompressedBytesError } from "./compression.ts";
 export { ConfigurationError } from "./env.ts";
 export { IdempotencyStoreError, PayloadIdConflictError, PayloadInProgressError } from "./idempotency.ts";
 export { InvalidPayloadError, type PayloadFormat } from "./payload-codec.ts";
+export { PayloadObjectMissingError } from "./missing-object.ts";
 export { EphemeralStorageTooSmallError } from "./payload-stream.ts";
 export { MalformedEventError } from "./s3-event.ts";
 
