@@ -186,9 +186,8 @@ describe("RequestResponse", () => {
     assert.equal(env.AWS_ENDPOINT_URL_LAMBDA, api.endpoint);
     assert.equal(env.AWS_ENDPOINT_URL_S3, "http://127.0.0.1:1");
     const inherited = Object.keys(env).filter((k) => process.env[k] !== undefined && process.env[k] === env[k]);
-    // Set by the runtime itself (lambda-api.ts), so they may equal the parent's by coincidence;
-    // `npm test` sets the SDK's warning switch too.
-    const runtimeOwn = new Set(["PATH", "LANG", "TZ", "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"]);
+    // Set by the runtime itself (lambda-api.ts), so they may equal the parent's by coincidence.
+    const runtimeOwn = new Set(["PATH", "LANG", "TZ"]);
     assert.deepEqual(inherited.filter((k) => !runtimeOwn.has(k)), [], "variables copied from the parent");
   });
 

@@ -328,8 +328,6 @@ export class LambdaApi {
       TZ: ":UTC",
       LANG: "en_US.UTF-8",
       AWS_ENDPOINT_URL_LAMBDA: this.endpoint,
-      // The SDK warns on Node < 22 at every cold start; Lambda runs 22 or 24, where it is silent.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       ...shared,
       ...def.environment,
       // Reserved variables, which Lambda sets and a function's configuration cannot override.
