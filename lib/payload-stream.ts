@@ -6,6 +6,7 @@
  * whatever the size and the real ceiling is the configured ephemeral storage.
  */
 import { createHash, randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { rm, statfs } from "node:fs/promises";
 import path from "node:path";
@@ -55,7 +56,9 @@ export async function spoolVerified(body: AsyncIterable<Uint8Array>, meta: Pick<
       if (at + chunk.length > meta.size) throw new InvalidPayloadError(`${where} is more than the ${meta.size} bytes the sender recorded`);
       hash.update(chunk);
       at += chunk.length;
-      if (!out.write(chunk)) await new Promise<void>((resolve, reject) => out.once("drain", resolve).once("error", reject));
+      // events.once removes its "error" listener when "drain" comes; a listener per drain would
+      // pile up on the stream (MaxListenersExceededWarning past 10 drains).
+      if (!out.write(chunk)) await once(out, "drain");
     }
     await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
     return { sha256: check(meta, at, hash.digest("hex"), where), open: () => createReadStream(file), remove };

@@ -37,7 +37,8 @@ export interface PayloadBucketProps {
   readonly kmsKeyArn?: string;
   /**
    * Days after which leftover payload objects expire.
-   * @default 14, as long as the failure queue keeps its records
+   * @default 15 (STACK_DEFAULTS.payloadExpirationDays): a day longer than failure records are kept, so a
+   * record never points at an expired payload object
    */
   readonly expirationDays?: number;
   /**
