@@ -430,7 +430,7 @@ async function latency(cloud: LocalCloud): Promise<LatencyRow[]> {
         await cloud.idle();
         const started = performance.now();
         const r = await invokeSender(client, cloud.settings.senderName, body);
-        const d = await waitForDelivery(cloud, r.id, 30_000);
+        const d = await waitForDelivery(cloud, r.id);
         const t = performance.now() - started;
         const route = r.route === "s3" ? `s3 (${r.reason})` : r.encoding ? `inline (${r.encoding})` : "inline";
         if (route !== expected) throw new Error(`${kind} ${size}: expected ${expected}, got ${route}`);

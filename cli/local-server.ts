@@ -8,8 +8,9 @@ import type { PipelineSettings } from "../lib/contract.ts";
 import { failureRecordPrefix } from "../lib/failure-records.ts";
 import { startLocalCloud, type LocalCloud } from "../local/cloud.ts";
 import { RUNTIMES, type StackConfig } from "../stacks/config.ts";
-import { awsCliVersion, V2_BINARY_FORMAT_FLAG, type AwsCli } from "./aws-cli.ts";
+import { awsCliVersion, isKnown, V2_BINARY_FORMAT_FLAG, type AwsCli, type UnknownAwsCli } from "./aws-cli.ts";
 import { localCloudOptions } from "./cloud-from-config.ts";
+import { endpointOptions } from "./ports.ts";
 
 export interface LocalServerOptions {
   lambdaPort: number;
@@ -28,7 +29,7 @@ export async function runLocalServer(config: StackConfig, options: LocalServerOp
     s3Port: options.s3Port,
     onLog: (fn, line) => options.print(`[${fn}] ${line}`),
   });
-  options.print(banner(cloud, awsCli));
+  options.print(banner({ ...cloud, runtime: config.runtime }, awsCli));
   return cloud;
 }
 
@@ -55,22 +56,30 @@ export function awsCliCommands(e: Endpoints, major: 1 | 2): string[] {
   ];
 }
 
-export function banner(e: Endpoints & { readonly failureBucket: string }, awsCli: AwsCli | undefined): string {
+export interface BannerFacts extends Endpoints {
+  readonly failureBucket: string;
+  /** The Lambda runtime the stack deploys to. */
+  readonly runtime: string;
+}
+
+export function banner(e: BannerFacts, awsCli: AwsCli | UnknownAwsCli | undefined): string {
   const s = e.settings;
-  const which =
-    awsCli === undefined
-      ? `the AWS CLI v2 (no \`aws\` found on PATH; with v1, leave out ${V2_BINARY_FORMAT_FLAG})`
-      : `the AWS CLI on your PATH (${awsCli.version})`;
+  const which = isKnown(awsCli)
+    ? `the AWS CLI on your PATH (${awsCli.version})`
+    : `the AWS CLI v2 (${awsCli === undefined ? "no `aws` found on PATH" : awsCli.unknown}; with v1, leave out ${V2_BINARY_FORMAT_FLAG})`;
+  // The npm commands reach this cloud with --endpoint-url alone when it is not on the default port.
+  const here = endpointOptions(e.lambdaEndpoint);
   return [
     "Local cloud is running. Ctrl-C stops it.",
     `  Lambda API  ${e.lambdaEndpoint}   functions ${s.senderName}, ${s.consumerName}`,
     `  S3          ${e.s3Endpoint}   bucket ${s.bucket}, prefix ${s.prefix}`,
     `  Inline limit ${s.inlineLimitBytes} bytes${s.alwaysS3 ? ", always S3" : s.compressInline ? ", compressed when only that fits" : ", compression off"}; objects are ${s.deleteAfterProcessing ? "deleted after processing" : "kept after processing"}`,
-    `  Records of events ${s.consumerName} fails for good: s3://${e.failureBucket}/${failureRecordPrefix(s.consumerName)} (npm run redrive)`,
+    `  Functions run on Node.js ${process.version} here, ${e.runtime} when deployed`,
+    `  Records of events ${s.consumerName} fails for good: s3://${e.failureBucket}/${failureRecordPrefix(s.consumerName)} (npm run redrive${here ? ` --${here}` : ""})`,
     "",
     `Try it from another terminal, with ${which}:`,
-    ...awsCliCommands(e, awsCli?.major ?? 2).map((c) => `  ${c}`),
-    "  npm run invoke -- payload-large.json",
+    ...awsCliCommands(e, isKnown(awsCli) ? awsCli.major : 2).map((c) => `  ${c}`),
+    `  npm run invoke -- payload-large.json${here}`,
     "",
   ].join("\n");
 }

@@ -80,7 +80,7 @@ async function send(cloud: LocalCloud, client: LambdaClient, payload: DemoPayloa
   const started = performance.now();
   try {
     row.response = await invokeSender(client, cloud.settings.senderName, bytes);
-    const delivered = await waitForDelivery(cloud, row.response.id, 30_000);
+    const delivered = await waitForDelivery(cloud, row.response.id);
     row.totalMs = Math.round(performance.now() - started);
     row.deliveryMs = delivered.latencyMs;
     row.match = delivered.sha256 === sha256(bytes) && row.response.sha256 === delivered.sha256;

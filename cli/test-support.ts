@@ -17,9 +17,10 @@ export interface RunningServer {
   readonly printed: readonly string[];
   /**
    * The consumer's "payload received" line for `id` as printed (prefix and all), and its JSON.
-   * Waits for it; fails if the line was logged but not printed with the consumer's prefix.
+   * Waits for it (until the cloud is idle); fails if the line was logged but not printed with the
+   * consumer's prefix.
    */
-  printedDelivery(id: string, timeoutMs?: number): Promise<{ line: string; json: Record<string, unknown> }>;
+  printedDelivery(id: string): Promise<{ line: string; json: Record<string, unknown> }>;
 }
 
 /** `npm run local` with these settings (the environment replaces process.env), on ports 0. */
@@ -40,8 +41,8 @@ export async function startServer(env: Environment = {}): Promise<RunningServer>
   return {
     cloud,
     printed,
-    async printedDelivery(id, timeoutMs = 15_000) {
-      await cloud.waitForLog(cloud.settings.consumerName, (l) => l.includes("payload received") && l.includes(id), timeoutMs);
+    async printedDelivery(id) {
+      await cloud.waitForLog(cloud.settings.consumerName, (l) => l.includes("payload received") && l.includes(id));
       for (const line of printed) {
         const json = receivedJson(line, id);
         if (json) return { line, json };

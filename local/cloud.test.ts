@@ -78,7 +78,7 @@ test("a function's default S3Client reaches local S3 through the environment alo
 test("an object written under the prefix invokes the consumer with an S3 event; one elsewhere does not", async () => {
   const key = "incoming/with space+plus/ü €.json";
   await invoke("LocalSender", { action: "put", key, body: '{"n":1}' });
-  const line = await cloud.waitForLog("LocalConsumer", (l) => l.includes(`"key":"${encodeS3EventKey(key)}"`), 5000);
+  const line = await cloud.waitForLog("LocalConsumer", (l) => l.includes(`"key":"${encodeS3EventKey(key)}"`));
   const logged = JSON.parse(line) as { event: { Records: Array<{ s3: { bucket: { name: string }; object: { key: string } } }> } };
   assert.equal(logged.event.Records[0]?.s3.bucket.name, LOCAL_BUCKET);
   assert.equal(logged.event.Records[0]?.s3.object.key, "incoming/with+space%2Bplus/%C3%BC+%E2%82%AC.json");
@@ -100,6 +100,10 @@ test("the Lambda API's own Event limit applies", async () => {
   assert.equal(err.message, "2049 byte payload is too large for the Event invocation type (limit 2048 bytes)");
 });
 
-test("waitForLog names the function and shows recent lines when nothing matches", async () => {
-  await assert.rejects(cloud.waitForLog("LocalConsumer", () => false, 50), /No log line of LocalConsumer matched within 50 ms/);
+test("waitForLog waits while an event is queued, and fails once the cloud is idle without a match, naming the function", async () => {
+  const marker = `queued-${Date.now()}`;
+  cloud.lambda.invokeAsync("LocalConsumer", Buffer.from(JSON.stringify({ marker })));
+  // Issued while the event waits in the queue: resolves with its line, not with "idle".
+  assert.match(await cloud.waitForLog("LocalConsumer", (l) => l.includes(marker)), new RegExp(marker));
+  await assert.rejects(cloud.waitForLog("LocalConsumer", () => false), /^Error: No log line of LocalConsumer matched, and the local cloud is idle .*Last lines:\n {2}LocalConsumer: /s);
 });

@@ -87,9 +87,12 @@ export interface LocalCloud {
   readonly logs: readonly LogLine[];
   /**
    * Resolves with the first line of `functionName`, logged since start, that satisfies
-   * `predicate`; rejects after `timeoutMs` with the last lines in the message.
+   * `predicate`. Rejects, with the last lines in the message, once the cloud is idle without such
+   * a line: with nothing in flight, queued or waiting for a retry, none can come. No clock is
+   * involved, so a slow machine only makes it take longer. Call it after the request that should
+   * cause the line has been answered (an accepted Event or S3 upload is queued by then).
    */
-  waitForLog(functionName: string, predicate: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  waitForLog(functionName: string, predicate: (line: string) => boolean): Promise<string>;
   /** Resolves when no invocation is in flight, queued or waiting for a retry. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -189,22 +192,26 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     dynamodb,
     bundles,
     logs,
-    waitForLog(functionName, predicate, timeoutMs = 10_000) {
+    waitForLog(functionName, predicate) {
       const seen = logs.find((l) => l.functionName === functionName && predicate(l.line));
       if (seen) return Promise.resolve(seen.line);
       return new Promise((resolve, reject) => {
+        let settled = false;
         const listener = (entry: LogLine) => {
-          if (entry.functionName !== functionName || !predicate(entry.line)) return;
-          clearTimeout(timer);
+          if (settled || entry.functionName !== functionName || !predicate(entry.line)) return;
+          settled = true;
           listeners.delete(listener);
           resolve(entry.line);
         };
-        const timer = setTimeout(() => {
+        listeners.add(listener);
+        // Log lines arrive before their invocation ends, so a line still missing at idle never comes.
+        void api.idle().then(() => {
+          if (settled) return;
+          settled = true;
           listeners.delete(listener);
           const recent = logs.slice(-20).map((l) => `  ${l.functionName}: ${l.line}`).join("\n");
-          reject(new Error(`No log line of ${functionName} matched within ${timeoutMs} ms. Last lines:\n${recent}`));
-        }, timeoutMs);
-        listeners.add(listener);
+          reject(new Error(`No log line of ${functionName} matched, and the local cloud is idle (nothing in flight, queued or waiting for a retry), so none will. Last lines:\n${recent}`));
+        });
       });
     },
     idle: () => api.idle(),

@@ -5,7 +5,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from "@aws-sdk/client-lambda";
+import { GetFunctionConfigurationCommand, InvokeCommand, type InvokeCommandOutput, LambdaClient } from "@aws-sdk/client-lambda";
 import { EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
 import { bundleFixtures, type Fixture } from "./fixtures/bundle-fixtures.ts";
 import { type LambdaApi, startLambdaApi } from "./lambda-api.ts";
@@ -166,6 +166,16 @@ describe("RequestResponse", () => {
     assert.match(String(ctx.awsRequestId), /^[0-9a-f-]{36}$/);
     // The 60 s count down from the handler's call, as in Lambda; the bound only leaves room for a busy machine.
     assert.ok(Number(ctx.remainingMs) > 50_000 && Number(ctx.remainingMs) <= 60_000, `remaining time counts down from the 60 s timeout; got ${ctx.remainingMs} ms`);
+  });
+
+  test("GetFunctionConfiguration reports the function's configured variables, the local endpoints included, and no reserved ones", async () => {
+    const out = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: "Echo" }));
+    assert.deepEqual(
+      { name: out.FunctionName, arn: out.FunctionArn, handler: out.Handler, timeout: out.Timeout, memory: out.MemorySize },
+      { name: "Echo", arn: api.functionArn("Echo"), handler: "echo.handler", timeout: 60, memory: 128 },
+    );
+    assert.deepEqual(out.Environment?.Variables, { AWS_ENDPOINT_URL_LAMBDA: api.endpoint, AWS_ENDPOINT_URL_S3: "http://127.0.0.1:1", OWN_SETTING: "own value", AWS_REGION: "eu-west-3" });
+    await assert.rejects(lambda.send(new GetFunctionConfigurationCommand({ FunctionName: "Nope" })), { name: "ResourceNotFoundException" });
   });
 
   test("functions run on the Node.js binary of the process that starts them", async () => {

@@ -125,8 +125,8 @@ describe("failure records in S3, and redrive", () => {
   describe("npm run redrive, after the fault is fixed", () => {
     let p: Pipeline;
     let s3: S3Client;
-    const redrive = (...args: string[]): Promise<RunResult> =>
-      runScript("cli/redrive.ts", ["--lambda-endpoint", p.cloud.lambdaEndpoint, "--s3-endpoint", p.cloud.s3Endpoint, ...args], { env: cleanEnv() });
+    // Only the Lambda endpoint, as the banner's hint gives it: redrive asks the local cloud for its S3 endpoint.
+    const redrive = (...args: string[]): Promise<RunResult> => runScript("cli/redrive.ts", ["--endpoint-url", p.cloud.lambdaEndpoint, ...args], { env: cleanEnv() });
 
     before(async () => {
       p = await startPipeline({ bundles, s3Directory: s3Directory() });
@@ -149,7 +149,7 @@ describe("failure records in S3, and redrive", () => {
         const error = sent[name].route === "inline" ? "InjectedFault: processPayload is down" : `InvalidPayloadError: 1 of 1 records failed: s3://${p.cloud.settings.bucket}/${sent[name].key}`;
         assert.match(line, new RegExp(`^\\s+\\d+s\\s+${sent[name].id}\\s+${sent[name].route}\\s+${sent[name].size.toLocaleString("en-US")} B\\s+${error.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
       }
-      assert.match(r.stdout, /3 records\. Replay them with: npm run redrive -- --replay/);
+      assert.ok(r.stdout.includes(`3 records. Replay them with: npm run redrive -- --replay --endpoint-url ${p.cloud.lambdaEndpoint}\n`), `the hint keeps the endpoint in use:\n${r.stdout}`);
       assert.equal((await recordKeys(s3, p.cloud.failureBucket)).length, 3);
     });
 
