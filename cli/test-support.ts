@@ -116,3 +116,64 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   }
   return { ...env, ...extra };
 }
+
+export interface RunningScript {
+  /** Every line printed on stdout so far. */
+  readonly lines: readonly string[];
+  /**
+   * Resolves with the first stdout line (since start) that satisfies `predicate`; rejects if the
+   * process exits without printing one. No clock: it waits as long as the process runs.
+   */
+  waitForLine(predicate: (line: string) => boolean, what: string): Promise<string>;
+  /** Sends SIGINT (Ctrl-C) and resolves with the run's result once it exited. */
+  interrupt(): Promise<RunResult>;
+}
+
+/** A long-running project script (`npm run local`), started the way the npm scripts start it. */
+export function startScript(script: string, args: readonly string[], options: Pick<RunOptions, "env" | "cwd"> = {}): RunningScript {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: options.cwd ?? PROJECT_ROOT, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+  const lines: string[] = [];
+  const err: Buffer[] = [];
+  const waiters = new Set<() => void>();
+  let partial = "";
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (chunk: string) => {
+    const parts = (partial + chunk).split("\n");
+    partial = parts.pop() ?? "";
+    lines.push(...parts);
+    for (const wake of waiters) wake();
+  });
+  child.stderr.on("data", (c: Buffer) => err.push(c));
+  let done = false;
+  const exited = new Promise<RunResult>((resolve) => {
+    child.on("close", (code, signal) => {
+      if (partial !== "") lines.push(partial);
+      done = true;
+      resolve({ code, signal, stdout: lines.join("\n"), stderr: Buffer.concat(err).toString("utf8") });
+      for (const wake of waiters) wake();
+    });
+  });
+  return {
+    lines,
+    waitForLine(predicate, what) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const line = lines.find(predicate);
+          if (line !== undefined) {
+            waiters.delete(check);
+            resolve(line);
+          } else if (done) {
+            waiters.delete(check);
+            void exited.then((r) => reject(new Error(`${script} exited without printing ${what}\n${transcript(r)}`)));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    interrupt() {
+      if (!done) child.kill("SIGINT");
+      return exited;
+    },
+  };
+}

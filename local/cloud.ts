@@ -3,6 +3,8 @@
  * local Lambda API running the sender and consumer bundles with the environment the stack gives
  * them. `npm start`, `npm run local` and the end-to-end tests all start it through here.
  */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import { type Bundle, bundleHandlers, type FunctionRole } from "../bundling/bundle.ts";
 import {
   consumerEnvironment,
@@ -54,6 +56,13 @@ export interface LocalCloudOptions {
   readonly failureBucket?: string;
   /** Where s3rver keeps objects. @default a temporary directory, removed on close */
   readonly s3Directory?: string;
+  /**
+   * Keep the local cloud's state here, so it survives a restart: S3's objects (payloads and
+   * failure records) in `s3/`, DynamoDB's tables (idempotency records) in `dynamodb/`. Events still
+   * queued or waiting for a retry when the cloud stops are lost. Overrides `s3Directory`.
+   * @default nothing is kept
+   */
+  readonly stateDirectory?: string;
   /** @default 60 */
   readonly timeoutSeconds?: number;
   /** Reported to the functions as `context.memoryLimitInMB` and in REPORT lines. @default 128 */
@@ -131,13 +140,21 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   };
 
   let lambda: LambdaApi | undefined;
-  const dynamodb = await startLocalDynamoDb({ tables: [settings.idempotencyTable], port: options.dynamodbPort ?? 0, region });
+  const state = options.stateDirectory === undefined ? undefined : path.resolve(options.stateDirectory);
+  if (state !== undefined) await mkdir(path.join(state, "dynamodb"), { recursive: true });
+  const s3Directory = state === undefined ? options.s3Directory : path.join(state, "s3");
+  const dynamodb = await startLocalDynamoDb({
+    tables: [settings.idempotencyTable],
+    port: options.dynamodbPort ?? 0,
+    region,
+    ...(state !== undefined && { directory: path.join(state, "dynamodb") }),
+  });
   const s3 = await startLocalS3({
     bucket: settings.bucket,
     otherBuckets: [failureBucket],
     port: options.s3Port ?? 0,
     region,
-    ...(options.s3Directory !== undefined && { directory: options.s3Directory }),
+    ...(s3Directory !== undefined && { directory: s3Directory }),
     notification: {
       prefix: settings.prefix,
       invokeAsync(body) {
