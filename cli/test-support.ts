@@ -66,8 +66,12 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Written to stdin, which is then closed. */
   readonly input?: Uint8Array;
-  /** Kills the process (and fails the run) after this long. @default 30_000 */
-  readonly timeoutMs?: number;
+  /**
+   * Kills the process (and fails the run) when it printed nothing for this long: a bound for a
+   * hang, not a duration. A busy machine only slows a run down; one that still prints is waited for.
+   * @default 300_000
+   */
+  readonly silenceLimitMs?: number;
 }
 
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
@@ -75,13 +79,19 @@ export function run(command: string, args: readonly string[], options: RunOption
     const child = spawn(command, args, { cwd: options.cwd ?? PROJECT_ROOT, env: options.env ?? process.env, stdio: "pipe" });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
-    const timeoutMs = options.timeoutMs ?? 30_000;
+    const silenceLimitMs = options.silenceLimitMs ?? 300_000;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`${command} ${args.join(" ")} did not exit within ${timeoutMs} ms. stdout:\n${Buffer.concat(out)}\nstderr:\n${Buffer.concat(err)}`));
-    }, timeoutMs);
+      reject(new Error(`${command} ${args.join(" ")} printed nothing for ${silenceLimitMs / 1000} s and was killed. stdout:\n${Buffer.concat(out)}\nstderr:\n${Buffer.concat(err)}`));
+    }, silenceLimitMs);
+    child.stdout.on("data", (c: Buffer) => {
+      out.push(c);
+      timer.refresh();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      err.push(c);
+      timer.refresh();
+    });
     child.on("error", (e) => {
       clearTimeout(timer);
       reject(e);
