@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -106,4 +107,35 @@ test("waitForLog waits while an event is queued, and fails once the cloud is idl
   // Issued while the event waits in the queue: resolves with its line, not with "idle".
   assert.match(await cloud.waitForLog("LocalConsumer", (l) => l.includes(marker)), new RegExp(marker));
   await assert.rejects(cloud.waitForLog("LocalConsumer", () => false), /^Error: No log line of LocalConsumer matched, and the local cloud is idle .*Last lines:\n {2}LocalConsumer: /s);
+});
+
+/** A GET on a kept-alive connection of `agent`: the status, and whether it reused a connection. */
+function get(agent: http.Agent, endpoint: string): Promise<{ status: number | undefined; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${endpoint}/`, { agent }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode, reused: req.reusedSocket }));
+    });
+    req.on("error", reject);
+  });
+}
+
+test("the local servers keep idle connections open, so no request is ever sent into one the server is closing (see keep-alive.ts)", async () => {
+  const endpoints = { lambda: cloud.lambdaEndpoint, s3: cloud.s3Endpoint, dynamodb: cloud.dynamodb.endpoint };
+  const agents = Object.fromEntries(Object.keys(endpoints).map((name) => [name, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
+  try {
+    for (const [name, endpoint] of Object.entries(endpoints)) {
+      const first = await get(agents[name]!, endpoint);
+      assert.ok(first.status !== undefined && !first.reused, `${name} answers`);
+    }
+    // Longer than Node's default keepAliveTimeout (5 s), which closes idle connections, and its
+    // Keep-Alive hint, which makes clients drop them at 4 s.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    for (const [name, endpoint] of Object.entries(endpoints)) {
+      const second = await get(agents[name]!, endpoint);
+      assert.ok(second.reused, `${name}: the second request went over the connection that had been idle for 6 s`);
+    }
+  } finally {
+    for (const agent of Object.values(agents)) agent.destroy();
+  }
 });

@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import { IDEMPOTENCY_RECORD } from "../lib/contract.ts";
+import { keepIdleConnections } from "./keep-alive.ts";
 
 export interface LocalDynamoDbOptions {
   /** Idempotency tables to create at start. */
@@ -34,6 +35,7 @@ export interface LocalDynamoDb {
 export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
   // Tables are ACTIVE at once: locally nothing should wait for provisioning.
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.directory !== undefined && { path: options.directory }) });
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());

@@ -14,6 +14,7 @@ import path from "node:path";
 import { LAMBDA_HANDLER } from "../bundling/bundle.ts";
 import { EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
 import type { FunctionError } from "./function-host.ts";
+import { keepIdleConnections } from "./keep-alive.ts";
 import { buildFunctionHost, FunctionProcess, type InvocationOutcome, type LogListener } from "./function-process.ts";
 
 /** How Lambda treats a failed Event invocation (the function's EventInvokeConfig). */
@@ -263,6 +264,7 @@ export class LambdaApi {
       });
     }
     this.server = http.createServer((req, res) => void this.handle(req, res));
+    keepIdleConnections(this.server);
   }
 
   /** `http://127.0.0.1:PORT`, for `endpoint` in the SDK and `--endpoint-url` in the CLI. */
