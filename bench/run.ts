@@ -95,7 +95,6 @@ function functionEnv(cloud: LocalCloud, own: Record<string, string>): Record<str
     AWS_EC2_METADATA_DISABLED: "true",
     AWS_ENDPOINT_URL_LAMBDA: cloud.lambdaEndpoint,
     AWS_ENDPOINT_URL_S3: cloud.s3Endpoint,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     ...own,
   };
 }
@@ -261,7 +260,7 @@ async function consumerRss(bundles: Record<FunctionRole, Bundle>, probe: string,
   const dynamodb = await startLocalDynamoDb({ tables: ["bench-rss-idempotency"] });
   const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
   const settings = { senderName: "s", consumerName: "c", bucket: s3.bucket, prefix: "bench/", inlineLimitBytes: EVENT_PAYLOAD_LIMIT_BYTES, alwaysS3: false, compressInline: true, deleteAfterProcessing: false, idempotencyTable: "bench-rss-idempotency", idempotencyExpiresAfterSeconds: DEFAULTS.idempotencyExpiresAfterSeconds, sdkConnectionTimeoutMs: DEFAULTS.sdkConnectionTimeoutMs, sdkRequestTimeoutMs: DEFAULTS.sdkRequestTimeoutMs };
-  const env = { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local", AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...consumerEnvironment(settings) };
+  const env = { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local", AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, ...consumerEnvironment(settings) };
   const cases: Array<[string, PayloadKind, number]> = [
     ["inline", "records JSON", 64 * KiB],
     ["inline", "records JSON", 1_000_000],
@@ -431,7 +430,7 @@ async function latency(cloud: LocalCloud): Promise<LatencyRow[]> {
         await cloud.idle();
         const started = performance.now();
         const r = await invokeSender(client, cloud.settings.senderName, body);
-        const d = await waitForDelivery(cloud, r.id, 30_000);
+        const d = await waitForDelivery(cloud, r.id);
         const t = performance.now() - started;
         const route = r.route === "s3" ? `s3 (${r.reason})` : r.encoding ? `inline (${r.encoding})` : "inline";
         if (route !== expected) throw new Error(`${kind} ${size}: expected ${expected}, got ${route}`);

@@ -9,8 +9,9 @@ import { cleanEnv, runScript, transcript } from "./test-support.ts";
 /** The npm scripts' entry points (package.json) and the usage line each prints. */
 const COMMANDS = [
   { script: "cli/start.ts", usage: "usage: npm start" },
-  { script: "cli/local.ts", usage: "usage: npm run local -- [--lambda-port PORT] [--s3-port PORT]" },
+  { script: "cli/local.ts", usage: "usage: npm run local -- [--lambda-port PORT] [--s3-port PORT] [--state-dir DIR] [--consumer FILE]" },
   { script: "cli/invoke.ts", usage: "usage: npm run invoke -- <file|->" },
+  { script: "cli/redrive.ts", usage: "usage: npm run redrive -- [--replay [--dry-run]]" },
   { script: "cli/sample-payload.ts", usage: "usage: npm run --silent sample-payload -- [BYTES]" },
   { script: "bundling/cli.ts", usage: "usage: npm run bundle" },
   { script: "main.ts", usage: "usage: npm run synth" },
@@ -29,5 +30,16 @@ test("--help and -h print the usage and exit 0", async () => {
     assert.ok(r.stdout.startsWith(usage), `${script} ${flag} prints its usage first:\n${r.stdout}`);
     assert.ok(r.stdout.split("\n").length > 3, `${script} ${flag} says more than the usage line`);
     assert.equal(r.stderr, "", `${script} ${flag} prints nothing else (no warnings)`);
+  }
+});
+
+test("invoke and redrive name their endpoint options alike, and --help describes each", async () => {
+  const [invoke, redrive] = await Promise.all(["cli/invoke.ts", "cli/redrive.ts"].map((script) => runScript(script, ["--help"], { env: cleanEnv() })));
+  for (const [name, r] of [["invoke", invoke!], ["redrive", redrive!]] as const) {
+    assert.equal(r.code, 0, transcript(r));
+    // The option, then (on its line or the next) what it is.
+    assert.match(r.stdout, /^ {2}--endpoint-url URL\s+Lambda endpoint \(local default: http:\/\/127\.0\.0\.1:3001/m, `${name} --help describes --endpoint-url`);
+    assert.match(r.stdout, /^ {2}--s3-endpoint-url URL\s+S3 endpoint[^]*?the one the local\s+cloud at --endpoint-url gives its\s+functions/m, `${name} --help describes --s3-endpoint-url`);
+    assert.doesNotMatch(r.stdout, /--lambda-endpoint|--s3-endpoint(?!-url)/, `${name} uses no other spelling`);
   }
 });

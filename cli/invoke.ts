@@ -7,7 +7,7 @@ import { SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
 import { ConfigError } from "../stacks/config.ts";
 import { loadProjectConfig } from "../stacks/project-config.ts";
 import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line.ts";
-import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports.ts";
+import { DEFAULT_LAMBDA_PORT, DEFAULT_LOCAL_LAMBDA_ENDPOINT, DEFAULT_LOCAL_S3_ENDPOINT, DEFAULT_S3_PORT } from "./ports.ts";
 import { largestBinaryPayload, requestBodyFor } from "./request-body.ts";
 
 const USAGE = "usage: npm run invoke -- <file|-> [--target local|aws] [--endpoint-url URL] [--function-name NAME] [--region REGION] [--binary] [--bucket NAME] [--s3-endpoint-url URL]";
@@ -28,8 +28,9 @@ its response: the route (inline or s3), the payload's id, size and sha256, and t
   --region REGION       overrides AWS_REGION, AWS_DEFAULT_REGION and the configured region
   --binary              send the exact file bytes as binary even when they are JSON
   --bucket NAME         payload bucket for payloads sent directly (default: the configured bucket;
-                        local: the local cloud's)
-  --s3-endpoint-url URL S3 endpoint for payloads sent directly (local default: http://127.0.0.1:${DEFAULT_S3_PORT})
+                        local: the one the local cloud's consumer reads)
+  --s3-endpoint-url URL S3 endpoint for payloads sent directly (local default: the one the local
+                        cloud at --endpoint-url gives its functions, else http://127.0.0.1:${DEFAULT_S3_PORT})
   -h, --help            print this help
 
 Size: Lambda accepts a synchronous request of up to ${fmt(SYNC_PAYLOAD_LIMIT_BYTES)} bytes, so the sender takes
@@ -116,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
   const client =
     values.target === "aws"
       ? new LambdaClient({ region, ...(values["endpoint-url"] !== undefined && { endpoint: values["endpoint-url"] }) })
-      : localLambdaClient(values["endpoint-url"] ?? process.env.AWS_ENDPOINT_URL_LAMBDA ?? `http://127.0.0.1:${DEFAULT_LAMBDA_PORT}`, region);
+      : localLambdaClient(values["endpoint-url"] ?? process.env.AWS_ENDPOINT_URL_LAMBDA ?? DEFAULT_LOCAL_LAMBDA_ENDPOINT, region);
   try {
     console.log(JSON.stringify(await invokeSender(client, functionName, request.body), null, 2));
     return 0;
@@ -139,8 +140,11 @@ async function direct(
   source: import("./direct-send.ts").DirectSource,
 ): Promise<number> {
   const local = values.target !== "aws";
+  const lambdaEndpoint = values["endpoint-url"] ?? process.env.AWS_ENDPOINT_URL_LAMBDA ?? DEFAULT_LOCAL_LAMBDA_ENDPOINT;
+  // The local cloud at that endpoint says where its S3 is and which bucket its consumer reads.
+  const facts = local && (values.bucket === undefined || (values["s3-endpoint-url"] ?? process.env.AWS_ENDPOINT_URL_S3) === undefined) ? await discover(lambdaEndpoint, region, config.consumerFunctionName) : {};
   // Loaded here only: local/cloud.ts brings the bundler along.
-  const bucket = values.bucket ?? (local ? (await import("../local/cloud.ts")).LOCAL_BUCKET : config.bucketName);
+  const bucket = values.bucket ?? (local ? (facts.bucket ?? (await import("../local/cloud.ts")).LOCAL_BUCKET) : config.bucketName);
   if (bucket === undefined) {
     throw new UsageError(
       "This payload is larger than the sender function accepts, so it goes to the bucket directly; the bucket name is generated:\n" +
@@ -155,8 +159,8 @@ async function direct(
     bucket,
     ...(local
       ? {
-          lambdaEndpoint: values["endpoint-url"] ?? process.env.AWS_ENDPOINT_URL_LAMBDA ?? `http://127.0.0.1:${DEFAULT_LAMBDA_PORT}`,
-          s3Endpoint: values["s3-endpoint-url"] ?? process.env.AWS_ENDPOINT_URL_S3 ?? `http://127.0.0.1:${DEFAULT_S3_PORT}`,
+          lambdaEndpoint,
+          s3Endpoint: values["s3-endpoint-url"] ?? process.env.AWS_ENDPOINT_URL_S3 ?? facts.s3Endpoint ?? DEFAULT_LOCAL_S3_ENDPOINT,
         }
       : {
           ...(values["endpoint-url"] !== undefined && { lambdaEndpoint: values["endpoint-url"] }),
@@ -170,6 +174,16 @@ async function direct(
     const message = `${(err as Error).name}: ${(err as Error).message}`;
     console.error(local && /ECONNREFUSED/.test(String((err as Error).message) + String((err as { cause?: unknown }).cause)) ? `${message}\nIs the local cloud running? Start it with \`npm run local\`.` : message);
     return 1;
+  }
+}
+
+async function discover(lambdaEndpoint: string, region: string, consumer: string) {
+  const [{ localLambdaClient }, { localCloudFacts }] = await Promise.all([import("./sender-client.ts"), import("./local-endpoints.ts")]);
+  const client = localLambdaClient(lambdaEndpoint, region);
+  try {
+    return await localCloudFacts(client, consumer);
+  } finally {
+    client.destroy();
   }
 }
 

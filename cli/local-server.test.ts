@@ -21,17 +21,20 @@ import { sha256 } from "../local/payloads.ts";
 import { largeSample } from "./samples.ts";
 import { LOCAL_CREDENTIALS, type SenderResponse } from "./sender-client.ts";
 import { PROJECT_ROOT } from "../bundling/bundle.ts";
-import { awsCliVersion, type AwsCli } from "./aws-cli.ts";
-import { awsCliCommands, type Endpoints } from "./local-server.ts";
-import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports.ts";
+import { awsCliVersion, isKnown, type AwsCli, type UnknownAwsCli } from "./aws-cli.ts";
+import { awsCliCommands, banner as bannerOf, type Endpoints } from "./local-server.ts";
+import { DEFAULT_LAMBDA_PORT, DEFAULT_LOCAL_LAMBDA_ENDPOINT, DEFAULT_LOCAL_S3_ENDPOINT, DEFAULT_S3_PORT } from "./ports.ts";
 import { cleanEnv, run, startServer, transcript, type RunningServer } from "./test-support.ts";
 
 interface InstalledAwsCli extends AwsCli {
   readonly file: string;
 }
 
-/** Every `aws` on PATH, in PATH order (the first is what a shell runs), identified by `aws --version`. */
-async function installedAwsClis(): Promise<InstalledAwsCli[]> {
+/**
+ * Every `aws` on PATH, in PATH order (the first is what a shell runs), identified by `aws --version`;
+ * one that runs but does not tell its version is kept as unknown, so the banner test can name it.
+ */
+async function installedAwsClis(): Promise<Array<InstalledAwsCli | (UnknownAwsCli & { readonly file: string })>> {
   const candidates = new Map<string, string>();
   for (const dir of (process.env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
     const file = path.join(dir, "aws");
@@ -47,6 +50,9 @@ async function installedAwsClis(): Promise<InstalledAwsCli[]> {
   return found.flatMap(({ file, version }) => (version ? [{ file, ...version }] : []));
 }
 
+const probed = await installedAwsClis();
+const installed = probed.filter((c): c is InstalledAwsCli => isKnown(c));
+
 /** One CLI per major version, to paste the commands for that version into. */
 function onePerMajor(clis: readonly InstalledAwsCli[]): InstalledAwsCli[] {
   const byMajor = new Map<number, InstalledAwsCli>();
@@ -54,7 +60,6 @@ function onePerMajor(clis: readonly InstalledAwsCli[]): InstalledAwsCli[] {
   return [...byMajor.values()].sort((a, b) => a.major - b.major);
 }
 
-const installed = await installedAwsClis();
 const clis = onePerMajor(installed);
 
 let server: RunningServer;
@@ -118,6 +123,8 @@ test("the banner shows the real endpoints, the bucket and commands to paste for 
   assert.match(banner, /Inline limit 1048576 bytes, compression off;/, "STACK_COMPRESS_INLINE=false is reported");
   const lines = banner.split("\n").map((l) => l.trim());
   // What the user's shell runs; without any, the banner gives v2's commands (the current CLI).
+  const firstProbed = probed[0];
+  if (firstProbed && !isKnown(firstProbed)) assert.fail(`this test cannot tell which AWS CLI ${firstProbed.file} is: ${firstProbed.unknown}`);
   const first = installed[0];
   const flag = "--cli-binary-format raw-in-base64-out";
   const invokeFlag = first?.major === 1 ? "" : ` ${flag}`;
@@ -128,11 +135,26 @@ test("the banner shows the real endpoints, the bucket and commands to paste for 
     "npm run --silent sample-payload > payload-large.json",
     `aws lambda invoke --endpoint-url ${lambdaEndpoint} --function-name ${DEFAULT_SENDER_NAME}${invokeFlag} --payload file://payload-large.json response.json && cat response.json`,
     `aws s3 ls --endpoint-url ${s3Endpoint} s3://${LOCAL_BUCKET}/ --recursive`,
-    "npm run invoke -- payload-large.json",
+    // Not the default port, so the npm commands get the Lambda endpoint in use.
+    `npm run invoke -- payload-large.json --endpoint-url ${lambdaEndpoint}`,
+    `Functions run on Node.js ${process.version} here, nodejs22.x when deployed`,
   ]) {
     assert.ok(lines.includes(command), `the banner has the line\n  ${command}\nBanner:\n${banner}`);
   }
   assert.deepEqual(awsCliCommands(cloud, first?.major ?? 2).filter((c) => !lines.includes(c)), [], "the banner's commands are awsCliCommands(), which the AWS CLI test below pastes");
+  assert.ok(lines.some((l) => l.endsWith(`(npm run redrive -- --endpoint-url ${lambdaEndpoint})`)), `the redrive hint names the Lambda endpoint in use:\n${banner}`);
+});
+
+test("on the default ports the banner's npm commands need no endpoint; an `aws` that does not tell its version is named", () => {
+  const facts = { ...server.cloud, lambdaEndpoint: DEFAULT_LOCAL_LAMBDA_ENDPOINT, s3Endpoint: DEFAULT_LOCAL_S3_ENDPOINT, runtime: "nodejs24.x" };
+  const lines = bannerOf(facts, { unknown: "`aws --version` gave no answer within 180 s" }).split("\n").map((l) => l.trim());
+  assert.ok(lines.includes("npm run invoke -- payload-large.json"), lines.join("\n"));
+  assert.ok(lines.some((l) => l.endsWith("(npm run redrive)")), lines.join("\n"));
+  assert.ok(lines.includes(`Functions run on Node.js ${process.version} here, nodejs24.x when deployed`), lines.join("\n"));
+  assert.ok(
+    lines.includes("Try it from another terminal, with the AWS CLI v2 (`aws --version` gave no answer within 180 s; with v1, leave out --cli-binary-format raw-in-base64-out):"),
+    lines.join("\n"),
+  );
 });
 
 /** The shell commands in the docs section `heading`, continuation lines joined, comments dropped. */

@@ -8,7 +8,7 @@ import { loadProjectConfig } from "../stacks/project-config.ts";
 import { parseCommandLine, USAGE_EXIT_CODE, UsageError } from "./command-line.ts";
 import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports.ts";
 
-const USAGE = "usage: npm run local -- [--lambda-port PORT] [--s3-port PORT]";
+const USAGE = "usage: npm run local -- [--lambda-port PORT] [--s3-port PORT] [--state-dir DIR] [--consumer FILE]";
 const HELP = `${USAGE}
 
 Runs the local cloud until Ctrl-C: the Lambda Invoke API (like \`sam local start-lambda\`) and S3,
@@ -18,6 +18,11 @@ commands to paste, then every function log line.
 
   --lambda-port PORT  port of the Lambda Invoke API (default ${DEFAULT_LAMBDA_PORT}; 0 picks a free one)
   --s3-port PORT      port of S3 (default ${DEFAULT_S3_PORT}; 0 picks a free one)
+  --state-dir DIR     keep S3's objects (payloads, failure records) and the idempotency table in DIR,
+                      so they outlive a restart (default: thrown away when it stops)
+  --consumer FILE     run this module's \`handler\` as the consumer instead of handlers/consumer.ts,
+                      e.g. local/fixtures/failing-consumer-handler.ts, whose business function
+                      always throws, to produce failure records for \`npm run redrive\`
   -h, --help          print this help`;
 
 type PortOption = "--lambda-port" | "--s3-port";
@@ -49,6 +54,8 @@ async function main(argv: string[]): Promise<number | "running"> {
   const args = parseCommandLine(argv, USAGE, {
     "lambda-port": { type: "string", default: String(DEFAULT_LAMBDA_PORT) },
     "s3-port": { type: "string", default: String(DEFAULT_S3_PORT) },
+    "state-dir": { type: "string" },
+    consumer: { type: "string" },
   });
   if (args === "help") {
     console.log(HELP);
@@ -72,7 +79,13 @@ async function main(argv: string[]): Promise<number | "running"> {
   const { runLocalServer } = await import("./local-server.ts");
   let cloud;
   try {
-    cloud = await runLocalServer(config, { lambdaPort: ports["--lambda-port"], s3Port: ports["--s3-port"], print: (l) => console.log(l) });
+    cloud = await runLocalServer(config, {
+      lambdaPort: ports["--lambda-port"],
+      s3Port: ports["--s3-port"],
+      print: (l) => console.log(l),
+      ...(args.values["state-dir"] !== undefined && { stateDir: args.values["state-dir"] }),
+      ...(args.values.consumer !== undefined && { consumerEntry: args.values.consumer }),
+    });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { port?: number };
     const option = (Object.keys(ports) as PortOption[]).find((o) => ports[o] !== 0 && ports[o] === e.port);
@@ -107,7 +120,8 @@ main(process.argv.slice(2)).then(
       process.exit(USAGE_EXIT_CODE);
     }
     // Known failures are explained in one message; anything else is a bug, so show its stack.
-    console.error(err instanceof ConfigError || err instanceof PortInUseError ? err.message : err);
+    const known = err instanceof ConfigError || err instanceof PortInUseError || (err as Error).name === "BundleEntryError";
+    console.error(known ? (err as Error).message : err);
     process.exit(1);
   },
 );

@@ -89,6 +89,9 @@ describe("with terraform, the provider mirror and moto_server", { skip }, () => 
     assert.match(stdout, new RegExp(`Apply complete! Resources: ${addresses.length} added, 0 changed, 0 destroyed\\.`));
     assert.match(stdout, /consumer_function_name = "AsynchronousFunction"/);
     assert.match(stdout, /bucket_name = "lambda-s3-async-lambda-/);
+    // The stack directory is generated and thrown away: no advice to version its lock file.
+    assert.match(stdout, /Terraform has been successfully initialized!/);
+    assert.doesNotMatch(stdout, /Include this file in your version control|Incomplete lock file information|Try running "terraform plan"/);
 
     const endpoint = /moto_server at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
     assert.ok(endpoint, "the emulator's endpoint is printed");

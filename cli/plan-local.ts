@@ -92,6 +92,8 @@ function runPlanScript(work: TerraformWorkdir, pluginDir: string, planFile: stri
     const child = spawn("bash", [PLAN_SCRIPT, work.dir], {
       env: {
         ...work.env(),
+        // Terraform's own switch for scripted runs: no "Try running terraform plan" after init.
+        TF_IN_AUTOMATION: "true",
         PATH: `${path.dirname(work.tools.terraform)}${path.delimiter}${process.env.PATH ?? ""}`,
         TF_CLI_ARGS_init: `-plugin-dir=${pluginDir}`,
         ...(planFile ? { TF_CLI_ARGS_plan: `-out=${planFile}` } : {}),

@@ -18,12 +18,13 @@ import { canNeverReplay, redrive, type RedriveEntry, type RedriveReport } from "
 import { LOCAL_FAILURE_BUCKET } from "../local/cloud.ts";
 import { ConfigError } from "../stacks/config.ts";
 import { loadProjectConfig } from "../stacks/project-config.ts";
-import { DEFAULT_LAMBDA_PORT, DEFAULT_S3_PORT } from "./ports.ts";
+import { localCloudFacts } from "./local-endpoints.ts";
+import { DEFAULT_LAMBDA_PORT, DEFAULT_LOCAL_LAMBDA_ENDPOINT, DEFAULT_LOCAL_S3_ENDPOINT, DEFAULT_S3_PORT } from "./ports.ts";
 import { LOCAL_CREDENTIALS } from "./sender-client.ts";
 
 const USAGE = `usage: npm run redrive -- [--replay [--dry-run]] [--id ID]... [--older-than AGE] [--newer-than AGE]
                           [--target local|aws] [--bucket NAME] [--function-name NAME] [--region REGION]
-                          [--lambda-endpoint URL] [--s3-endpoint URL] [--json]
+                          [--endpoint-url URL] [--s3-endpoint-url URL] [--json]
 
 Lists the records of events the consumer failed for good (its S3 on-failure destination), oldest first.
   --replay           deliver each listed event to the consumer again; a record is removed only when the consumer
@@ -34,10 +35,15 @@ Lists the records of events the consumer failed for good (its S3 on-failure dest
   --id ID            only the record of this payload id, Lambda request id or record key (repeatable)
   --older-than AGE   only records at least this old: 90s, 15m, 2h, 3d
   --newer-than AGE   only records at most this old
-  --target local     the local cloud of \`npm run local\` (default): Lambda at 127.0.0.1:${DEFAULT_LAMBDA_PORT}, S3 at 127.0.0.1:${DEFAULT_S3_PORT}
+  --target local     the local cloud of \`npm run local\` (default)
   --target aws       the deployed stack, with credentials and region from the standard AWS chain
   --bucket NAME      the failure bucket (terraform output failure_bucket_name); default: the configured one
   --function-name    the consumer (default: the configured consumer name)
+  --region REGION    overrides AWS_REGION, AWS_DEFAULT_REGION and the configured region
+  --endpoint-url URL Lambda endpoint (local default: http://127.0.0.1:${DEFAULT_LAMBDA_PORT}, npm run local's)
+  --s3-endpoint-url URL
+                     S3 endpoint (local default: the one the local cloud at --endpoint-url gives its
+                     functions, else http://127.0.0.1:${DEFAULT_S3_PORT})
   --json             print the report as JSON instead of a table
 Exit codes: 0 done, 1 a record was kept or AWS failed, 2 bad usage.`;
 
@@ -58,8 +64,8 @@ async function main(argv: string[]): Promise<number> {
       bucket: { type: "string" },
       "function-name": { type: "string" },
       region: { type: "string" },
-      "lambda-endpoint": { type: "string" },
-      "s3-endpoint": { type: "string" },
+      "endpoint-url": { type: "string" },
+      "s3-endpoint-url": { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -99,12 +105,14 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? config.region;
-  const lambdaEndpoint = values["lambda-endpoint"] ?? (local ? `http://127.0.0.1:${DEFAULT_LAMBDA_PORT}` : undefined);
-  const s3Endpoint = values["s3-endpoint"] ?? (local ? `http://127.0.0.1:${DEFAULT_S3_PORT}` : undefined);
+  const lambdaEndpoint = values["endpoint-url"] ?? (local ? DEFAULT_LOCAL_LAMBDA_ENDPOINT : undefined);
   // The SDK's retries stay on, also locally: a redrive makes many calls, and a record whose
   // delete fails after a successful replay would be replayed again.
   const common = { region, ...(local && { credentials: LOCAL_CREDENTIALS }) };
   const lambda = new LambdaClient({ ...common, ...(lambdaEndpoint !== undefined && { endpoint: lambdaEndpoint }) });
+  // A local cloud on other ports: its Lambda API says where its S3 is.
+  const s3Endpoint =
+    values["s3-endpoint-url"] ?? (local ? ((await localCloudFacts(lambda, functionName)).s3Endpoint ?? DEFAULT_LOCAL_S3_ENDPOINT) : undefined);
   const s3 = new S3Client({ ...common, ...(s3Endpoint !== undefined && { endpoint: s3Endpoint, forcePathStyle: true }) });
 
   const where = `s3://${failureBucket}/${failureRecordPrefix(functionName)}`;
@@ -125,7 +133,7 @@ async function main(argv: string[]): Promise<number> {
       throw new RedriveFailed(`Reading ${where} failed: ${e.name}: ${e.message}${hint}`);
     });
     if (values.json) console.log(JSON.stringify(report, null, 2));
-    else console.log(summary(report, values.replay, values["dry-run"], values.discard));
+    else console.log(summary(report, values.replay, values["dry-run"], values.discard, sameTarget(argv)));
     return report.kept > 0 ? 1 : 0;
   } finally {
     lambda.destroy();
@@ -184,13 +192,25 @@ function formatEntry(e: RedriveEntry): string {
   }
 }
 
-function summary(r: RedriveReport, replay: boolean, dryRun: boolean, discard: boolean): string {
+/** The options of this run that choose where the records are, for the hint of the next command. */
+function sameTarget(argv: readonly string[]): string {
+  const kept = ["--target", "--bucket", "--function-name", "--region", "--endpoint-url", "--s3-endpoint-url"];
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const [name, inline] = argv[i]!.split(/=(.*)/s);
+    if (!kept.includes(name!)) continue;
+    out.push(inline !== undefined ? argv[i]! : `${argv[i]} ${argv[++i] ?? ""}`);
+  }
+  return out.map((o) => ` ${o}`).join("");
+}
+
+function summary(r: RedriveReport, replay: boolean, dryRun: boolean, discard: boolean, target: string): string {
   const n = r.entries.length;
   const records = `${n} record${n === 1 ? "" : "s"}`;
   if (discard) return n === 0 ? "No failure records selected." : `${records}: ${r.discarded} discarded, ${r.kept} kept.`;
   if (!replay) {
     const unreadable = r.kept > 0 ? `, ${r.kept} unreadable` : "";
-    return n === 0 ? "No failure records." : `${records}${unreadable}. Replay them with: npm run redrive -- --replay`;
+    return n === 0 ? "No failure records." : `${records}${unreadable}. Replay them with: npm run redrive -- --replay${target}`;
   }
   if (dryRun) return `${records}: ${n - r.kept} would be replayed, ${r.kept} would be kept.`;
   const also = [

@@ -6,12 +6,6 @@ import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { S3Reason, SendResult } from "../handlers/sender.ts";
 import type { PayloadEncoding } from "../lib/compression.ts";
 
-// On Node 20 the SDK warns that its releases after early January 2027 will need Node 22. The
-// project supports Node 20 with the SDK versions package-lock.json pins (README, "Node.js
-// versions"), so the warning tells a user of these tools nothing to act on; the functions run on
-// nodejs22.x or nodejs24.x, where the SDK does not warn.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-
 /** SendPayloadFunction's response, with either route's fields readable without narrowing. */
 export type SenderResponse = SendResult & {
   reason?: S3Reason;

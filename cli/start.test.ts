@@ -1,6 +1,6 @@
 /**
- * `npm start`, run as a user runs it: its own process, judged by the exit code and the summary
- * table it prints. Each run bundles, synthesizes and starts the local cloud (~4 s), so there are
+ * `npm start`, run as a user runs it (npm itself, so on the Node.js npm gives its scripts): its own
+ * process, judged by the exit code and the summary table it prints. Each run bundles, synthesizes and starts the local cloud (~4 s), so there are
  * three: the defaults, a 4 KiB limit (boundary payloads at 4,096 and 4,097 bytes), and a bad
  * setting. Synthesis goes to a temp directory so the runs leave cdktf.out alone.
  */
@@ -11,7 +11,8 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { PROJECT_ROOT } from "../bundling/bundle.ts";
 import { DEFAULT_CONSUMER_NAME, EVENT_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
-import { cleanEnv, runScript, transcript, type RunResult } from "./test-support.ts";
+import { readFileSync } from "node:fs";
+import { cleanEnv, run, transcript, type RunResult } from "./test-support.ts";
 
 let outdir: string;
 before(async () => {
@@ -21,9 +22,15 @@ after(async () => {
   await rm(outdir, { recursive: true, force: true });
 });
 
-function npmStart(env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  return runScript("cli/start.ts", [], { env: cleanEnv({ CDKTF_OUTDIR: outdir, ...env }), timeoutMs: 60_000 });
+/** `npm start` from a user's shell: none of the npm_* variables of the `npm test` running this. */
+async function npmStart(env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  const shell = Object.fromEntries(Object.entries(cleanEnv({ CDKTF_OUTDIR: outdir, ...env })).filter(([k]) => !/^(npm_|INIT_CWD$|NODE$)/.test(k)));
+  const r = await run("npm", ["start"], { env: shell });
+  // npm's own two lines ("> name@version start", "> tsx cli/start.ts") come first.
+  return { ...r, stdout: r.stdout.replace(/^\n?> [^\n]*\n> [^\n]*\n\n/, "") };
 }
+
+const nodeOfNpmScripts = `v${(JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { devDependencies: { node: string } }).devDependencies.node}`;
 
 interface SummaryRow {
   route: string;
@@ -69,6 +76,8 @@ function assertDemoPassed(r: RunResult, limit: number): void {
   assert.deepEqual(atLimit, { route: "inline", payloadBytes: atLimit.payloadBytes, inlineEvent: limit, sha256Match: "yes" });
   assert.deepEqual(overLimit, { route: "s3 (too-large)", payloadBytes: atLimit.payloadBytes + 1, inlineEvent: limit + 1, sha256Match: "yes" });
   assert.match(r.stdout, new RegExp(`\\nAll 4 payloads reached ${DEFAULT_CONSUMER_NAME} byte-identical\\.`));
+  // npm runs the script on the project's Node, and the local functions run on the same binary.
+  assert.ok(r.stdout.includes(`\n  Functions run on Node.js ${nodeOfNpmScripts} here, nodejs22.x when deployed\n`), `the functions ran on ${nodeOfNpmScripts}:\n${r.stdout}`);
 }
 
 /**

@@ -80,7 +80,7 @@ async function send(cloud: LocalCloud, client: LambdaClient, payload: DemoPayloa
   const started = performance.now();
   try {
     row.response = await invokeSender(client, cloud.settings.senderName, bytes);
-    const delivered = await waitForDelivery(cloud, row.response.id, 30_000);
+    const delivered = await waitForDelivery(cloud, row.response.id);
     row.totalMs = Math.round(performance.now() - started);
     row.deliveryMs = delivered.latencyMs;
     row.match = delivered.sha256 === sha256(bytes) && row.response.sha256 === delivered.sha256;
@@ -143,6 +143,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     const limit = cloud.settings.inlineLimitBytes;
     console.log(`  Lambda API ${cloud.lambdaEndpoint} · S3 ${cloud.s3Endpoint} · bucket ${cloud.settings.bucket} · inline limit ${fmt.format(limit)} bytes${cloud.settings.alwaysS3 ? " · always S3" : ""}`);
+    // The local functions run on this process's Node binary (local/function-process.ts).
+    console.log(`  Functions run on Node.js ${process.version} here, ${synth.config.runtime} when deployed`);
     const payloads = demoPayloads(limit);
     const rows: Row[] = [];
     for (const [i, payload] of payloads.entries()) {

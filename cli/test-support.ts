@@ -17,9 +17,10 @@ export interface RunningServer {
   readonly printed: readonly string[];
   /**
    * The consumer's "payload received" line for `id` as printed (prefix and all), and its JSON.
-   * Waits for it; fails if the line was logged but not printed with the consumer's prefix.
+   * Waits for it (until the cloud is idle); fails if the line was logged but not printed with the
+   * consumer's prefix.
    */
-  printedDelivery(id: string, timeoutMs?: number): Promise<{ line: string; json: Record<string, unknown> }>;
+  printedDelivery(id: string): Promise<{ line: string; json: Record<string, unknown> }>;
 }
 
 /** `npm run local` with these settings (the environment replaces process.env), on ports 0. */
@@ -40,8 +41,8 @@ export async function startServer(env: Environment = {}): Promise<RunningServer>
   return {
     cloud,
     printed,
-    async printedDelivery(id, timeoutMs = 15_000) {
-      await cloud.waitForLog(cloud.settings.consumerName, (l) => l.includes("payload received") && l.includes(id), timeoutMs);
+    async printedDelivery(id) {
+      await cloud.waitForLog(cloud.settings.consumerName, (l) => l.includes("payload received") && l.includes(id));
       for (const line of printed) {
         const json = receivedJson(line, id);
         if (json) return { line, json };
@@ -65,8 +66,12 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Written to stdin, which is then closed. */
   readonly input?: Uint8Array;
-  /** Kills the process (and fails the run) after this long. @default 30_000 */
-  readonly timeoutMs?: number;
+  /**
+   * Kills the process (and fails the run) when it printed nothing for this long: a bound for a
+   * hang, not a duration. A busy machine only slows a run down; one that still prints is waited for.
+   * @default 300_000
+   */
+  readonly silenceLimitMs?: number;
 }
 
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
@@ -74,13 +79,19 @@ export function run(command: string, args: readonly string[], options: RunOption
     const child = spawn(command, args, { cwd: options.cwd ?? PROJECT_ROOT, env: options.env ?? process.env, stdio: "pipe" });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
-    const timeoutMs = options.timeoutMs ?? 30_000;
+    const silenceLimitMs = options.silenceLimitMs ?? 300_000;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`${command} ${args.join(" ")} did not exit within ${timeoutMs} ms. stdout:\n${Buffer.concat(out)}\nstderr:\n${Buffer.concat(err)}`));
-    }, timeoutMs);
+      reject(new Error(`${command} ${args.join(" ")} printed nothing for ${silenceLimitMs / 1000} s and was killed. stdout:\n${Buffer.concat(out)}\nstderr:\n${Buffer.concat(err)}`));
+    }, silenceLimitMs);
+    child.stdout.on("data", (c: Buffer) => {
+      out.push(c);
+      timer.refresh();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      err.push(c);
+      timer.refresh();
+    });
     child.on("error", (e) => {
       clearTimeout(timer);
       reject(e);
@@ -114,4 +125,65 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     if (!/^(STACK_|AWS_|CDKTF_)/.test(k)) env[k] = v;
   }
   return { ...env, ...extra };
+}
+
+export interface RunningScript {
+  /** Every line printed on stdout so far. */
+  readonly lines: readonly string[];
+  /**
+   * Resolves with the first stdout line (since start) that satisfies `predicate`; rejects if the
+   * process exits without printing one. No clock: it waits as long as the process runs.
+   */
+  waitForLine(predicate: (line: string) => boolean, what: string): Promise<string>;
+  /** Sends SIGINT (Ctrl-C) and resolves with the run's result once it exited. */
+  interrupt(): Promise<RunResult>;
+}
+
+/** A long-running project script (`npm run local`), started the way the npm scripts start it. */
+export function startScript(script: string, args: readonly string[], options: Pick<RunOptions, "env" | "cwd"> = {}): RunningScript {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: options.cwd ?? PROJECT_ROOT, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+  const lines: string[] = [];
+  const err: Buffer[] = [];
+  const waiters = new Set<() => void>();
+  let partial = "";
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (chunk: string) => {
+    const parts = (partial + chunk).split("\n");
+    partial = parts.pop() ?? "";
+    lines.push(...parts);
+    for (const wake of waiters) wake();
+  });
+  child.stderr.on("data", (c: Buffer) => err.push(c));
+  let done = false;
+  const exited = new Promise<RunResult>((resolve) => {
+    child.on("close", (code, signal) => {
+      if (partial !== "") lines.push(partial);
+      done = true;
+      resolve({ code, signal, stdout: lines.join("\n"), stderr: Buffer.concat(err).toString("utf8") });
+      for (const wake of waiters) wake();
+    });
+  });
+  return {
+    lines,
+    waitForLine(predicate, what) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const line = lines.find(predicate);
+          if (line !== undefined) {
+            waiters.delete(check);
+            resolve(line);
+          } else if (done) {
+            waiters.delete(check);
+            void exited.then((r) => reject(new Error(`${script} exited without printing ${what}\n${transcript(r)}`)));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    interrupt() {
+      if (!done) child.kill("SIGINT");
+      return exited;
+    },
+  };
 }

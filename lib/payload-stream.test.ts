@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { buffer } from "node:stream/consumers";
+import { InvalidPayloadError } from "./payload-codec.ts";
 import { removeStaleSpools, removeStaleSpoolsSync, spoolDirectory, spoolVerified } from "./payload-stream.ts";
 
 let base: string;
@@ -66,4 +67,34 @@ test("two spools at once in one process keep each other's files; init removes on
   assert.deepEqual(await buffer(other.open()), second);
   await Promise.all([one.remove(), other.remove()]);
   assert.deepEqual(readdirSync(dir), []);
+});
+
+/** 64 KiB chunks: each is over a file stream's 16 KiB buffer, so every write waits for a drain. */
+function drainingChunks(count: number): Buffer[] {
+  return Array.from({ length: count }, (_, i) => Buffer.alloc(65_536, i));
+}
+
+test("a spooled body of many chunks streams back byte-identical, with no MaxListenersExceededWarning", async () => {
+  const dir = spoolDirectory(path.join(base, "drains"));
+  const parts = drainingChunks(40);
+  const all = Buffer.concat(parts);
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on("warning", onWarning);
+  try {
+    const spooled = await spoolVerified(chunks(...parts), record(all), "test object", dir);
+    assert.ok((await buffer(spooled.open())).equals(all), "the spooled bytes are the body's");
+    await spooled.remove();
+    // Warnings are emitted on a later tick.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off("warning", onWarning);
+  }
+  assert.deepEqual(warnings.map((w) => `${w.name}: ${w.message}`), [], "40 drains leave no listeners behind");
+});
+
+test("a body that does not match the record is refused and its file removed", async () => {
+  const dir = spoolDirectory(path.join(base, "mismatch"));
+  await assert.rejects(spoolVerified(chunks(...drainingChunks(3)), { size: 3 * 65_536, sha256: "0".repeat(64) }, "test object", dir), InvalidPayloadError);
+  assert.deepEqual(readdirSync(dir), [], "no spool file is left");
 });

@@ -11,6 +11,7 @@
  * that, each retry of a large payload added its own copy until /tmp was full for every payload.
  */
 import { createHash, randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { createReadStream, createWriteStream, readdirSync, rmSync } from "node:fs";
 import { mkdir, readdir, rm, statfs } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -123,7 +124,9 @@ export async function spoolVerified(body: AsyncIterable<Uint8Array>, meta: Pick<
       if (at + chunk.length > meta.size) throw new InvalidPayloadError(`${where} is more than the ${meta.size} bytes the sender recorded`);
       hash.update(chunk);
       at += chunk.length;
-      if (!out.write(chunk)) await new Promise<void>((resolve, reject) => out.once("drain", resolve).once("error", reject));
+      // events.once removes its "error" listener when "drain" comes; a listener per drain would
+      // pile up on the stream (MaxListenersExceededWarning past 10 drains).
+      if (!out.write(chunk)) await once(out, "drain");
     }
     await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
     return { sha256: check(meta, at, hash.digest("hex"), where), open: () => createReadStream(file), remove };

@@ -26,7 +26,6 @@ test("PutObject sends the payload as it is, with the sender's sha256 as checksum
     AWS_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   });
   try {
     const bytes = Buffer.from('{"key":"value","n":[1,2,3]}');

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -84,7 +85,7 @@ test("a function's default S3Client reaches local S3 through the environment alo
 test("an object written under the prefix invokes the consumer with an S3 event; one elsewhere does not", async () => {
   const key = "incoming/with space+plus/ü €.json";
   await invoke("LocalSender", { action: "put", key, body: '{"n":1}' });
-  const line = await cloud.waitForLog("LocalConsumer", (l) => l.includes(`"key":"${encodeS3EventKey(key)}"`), 5000);
+  const line = await cloud.waitForLog("LocalConsumer", (l) => l.includes(`"key":"${encodeS3EventKey(key)}"`));
   const logged = JSON.parse(line) as { event: { Records: Array<{ s3: { bucket: { name: string }; object: { key: string } } }> } };
   assert.equal(logged.event.Records[0]?.s3.bucket.name, LOCAL_BUCKET);
   assert.equal(logged.event.Records[0]?.s3.object.key, "incoming/with+space%2Bplus/%C3%BC+%E2%82%AC.json");
@@ -106,6 +107,41 @@ test("the Lambda API's own Event limit applies", async () => {
   assert.equal(err.message, "2049 byte payload is too large for the Event invocation type (limit 2048 bytes)");
 });
 
-test("waitForLog names the function and shows recent lines when nothing matches", async () => {
-  await assert.rejects(cloud.waitForLog("LocalConsumer", () => false, 50), /No log line of LocalConsumer matched within 50 ms/);
+test("waitForLog waits while an event is queued, and fails once the cloud is idle without a match, naming the function", async () => {
+  const marker = `queued-${Date.now()}`;
+  cloud.lambda.invokeAsync("LocalConsumer", Buffer.from(JSON.stringify({ marker })));
+  // Issued while the event waits in the queue: resolves with its line, not with "idle".
+  assert.match(await cloud.waitForLog("LocalConsumer", (l) => l.includes(marker)), new RegExp(marker));
+  await assert.rejects(cloud.waitForLog("LocalConsumer", () => false), /^Error: No log line of LocalConsumer matched, and the local cloud is idle .*Last lines:\n {2}LocalConsumer: /s);
+});
+
+/** A GET on a kept-alive connection of `agent`: the status, and whether it reused a connection. */
+function get(agent: http.Agent, endpoint: string): Promise<{ status: number | undefined; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${endpoint}/`, { agent }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode, reused: req.reusedSocket }));
+    });
+    req.on("error", reject);
+  });
+}
+
+test("the local servers keep idle connections open, so no request is ever sent into one the server is closing (see keep-alive.ts)", async () => {
+  const endpoints = { lambda: cloud.lambdaEndpoint, s3: cloud.s3Endpoint, dynamodb: cloud.dynamodb.endpoint };
+  const agents = Object.fromEntries(Object.keys(endpoints).map((name) => [name, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
+  try {
+    for (const [name, endpoint] of Object.entries(endpoints)) {
+      const first = await get(agents[name]!, endpoint);
+      assert.ok(first.status !== undefined && !first.reused, `${name} answers`);
+    }
+    // Longer than Node's default keepAliveTimeout (5 s), which closes idle connections, and its
+    // Keep-Alive hint, which makes clients drop them at 4 s.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    for (const [name, endpoint] of Object.entries(endpoints)) {
+      const second = await get(agents[name]!, endpoint);
+      assert.ok(second.reused, `${name}: the second request went over the connection that had been idle for 6 s`);
+    }
+  } finally {
+    for (const agent of Object.values(agents)) agent.destroy();
+  }
 });

@@ -3,6 +3,8 @@
  * local Lambda API running the sender and consumer bundles with the environment the stack gives
  * them. `npm start`, `npm run local` and the end-to-end tests all start it through here.
  */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import { type Bundle, bundleHandlers, type FunctionRole } from "../bundling/bundle.ts";
 import {
   consumerEnvironment,
@@ -54,6 +56,13 @@ export interface LocalCloudOptions {
   readonly failureBucket?: string;
   /** Where s3rver keeps objects. @default a temporary directory, removed on close */
   readonly s3Directory?: string;
+  /**
+   * Keep the local cloud's state here, so it survives a restart: S3's objects (payloads and
+   * failure records) in `s3/`, DynamoDB's tables (idempotency records) in `dynamodb/`. Events still
+   * queued or waiting for a retry when the cloud stops are lost. Overrides `s3Directory`.
+   * @default nothing is kept
+   */
+  readonly stateDirectory?: string;
   /** @default 60 */
   readonly timeoutSeconds?: number;
   /** Reported to the functions as `context.memoryLimitInMB` and in REPORT lines. @default 128 */
@@ -93,9 +102,12 @@ export interface LocalCloud {
   readonly logs: readonly LogLine[];
   /**
    * Resolves with the first line of `functionName`, logged since start, that satisfies
-   * `predicate`; rejects after `timeoutMs` with the last lines in the message.
+   * `predicate`. Rejects, with the last lines in the message, once the cloud is idle without such
+   * a line: with nothing in flight, queued or waiting for a retry, none can come. No clock is
+   * involved, so a slow machine only makes it take longer. Call it after the request that should
+   * cause the line has been answered (an accepted Event or S3 upload is queued by then).
    */
-  waitForLog(functionName: string, predicate: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  waitForLog(functionName: string, predicate: (line: string) => boolean): Promise<string>;
   /** Resolves when no invocation is in flight, queued or waiting for a retry. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -134,13 +146,21 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   };
 
   let lambda: LambdaApi | undefined;
-  const dynamodb = await startLocalDynamoDb({ tables: [settings.idempotencyTable], port: options.dynamodbPort ?? 0, region });
+  const state = options.stateDirectory === undefined ? undefined : path.resolve(options.stateDirectory);
+  if (state !== undefined) await mkdir(path.join(state, "dynamodb"), { recursive: true });
+  const s3Directory = state === undefined ? options.s3Directory : path.join(state, "s3");
+  const dynamodb = await startLocalDynamoDb({
+    tables: [settings.idempotencyTable],
+    port: options.dynamodbPort ?? 0,
+    region,
+    ...(state !== undefined && { directory: path.join(state, "dynamodb") }),
+  });
   const s3 = await startLocalS3({
     bucket: settings.bucket,
     otherBuckets: [failureBucket],
     port: options.s3Port ?? 0,
     region,
-    ...(options.s3Directory !== undefined && { directory: options.s3Directory }),
+    ...(s3Directory !== undefined && { directory: s3Directory }),
     notification: {
       prefix: settings.prefix,
       invokeAsync(body) {
@@ -202,22 +222,26 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     dynamodb,
     bundles,
     logs,
-    waitForLog(functionName, predicate, timeoutMs = 10_000) {
+    waitForLog(functionName, predicate) {
       const seen = logs.find((l) => l.functionName === functionName && predicate(l.line));
       if (seen) return Promise.resolve(seen.line);
       return new Promise((resolve, reject) => {
+        let settled = false;
         const listener = (entry: LogLine) => {
-          if (entry.functionName !== functionName || !predicate(entry.line)) return;
-          clearTimeout(timer);
+          if (settled || entry.functionName !== functionName || !predicate(entry.line)) return;
+          settled = true;
           listeners.delete(listener);
           resolve(entry.line);
         };
-        const timer = setTimeout(() => {
+        listeners.add(listener);
+        // Log lines arrive before their invocation ends, so a line still missing at idle never comes.
+        void api.idle().then(() => {
+          if (settled) return;
+          settled = true;
           listeners.delete(listener);
           const recent = logs.slice(-20).map((l) => `  ${l.functionName}: ${l.line}`).join("\n");
-          reject(new Error(`No log line of ${functionName} matched within ${timeoutMs} ms. Last lines:\n${recent}`));
-        }, timeoutMs);
-        listeners.add(listener);
+          reject(new Error(`No log line of ${functionName} matched, and the local cloud is idle (nothing in flight, queued or waiting for a retry), so none will. Last lines:\n${recent}`));
+        });
       });
     },
     idle: () => api.idle(),

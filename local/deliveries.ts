@@ -16,15 +16,17 @@ export interface Delivery {
   latencyMs: number;
 }
 
-/** Resolves with the consumer's "payload received" line for `id`. */
-export async function waitForDelivery(cloud: LocalCloud, id: string, timeoutMs = 15_000): Promise<Delivery> {
+/**
+ * Resolves with the consumer's "payload received" line for `id`; rejects when the cloud went idle
+ * without it (see LocalCloud.waitForLog).
+ */
+export async function waitForDelivery(cloud: LocalCloud, id: string): Promise<Delivery> {
   const line = await cloud.waitForLog(
     cloud.settings.consumerName,
     (l) => {
       const parsed = parseJsonLine(l);
       return parsed?.message === "payload received" && parsed.id === id;
     },
-    timeoutMs,
   );
   return parseJsonLine(line) as unknown as Delivery;
 }

@@ -1,6 +1,6 @@
 /**
- * Local DynamoDB: dynalite (a DynamoDB-protocol server in Node.js, in memory) on 127.0.0.1, with
- * the idempotency table created at start the way the stack declares it. The consumer reaches it
+ * Local DynamoDB: dynalite (a DynamoDB-protocol server in Node.js, in memory or in a directory) on
+ * 127.0.0.1, with the idempotency table created at start the way the stack declares it. The consumer reaches it
  * through AWS_ENDPOINT_URL_DYNAMODB, like it reaches local S3.
  *
  * dynalite does not implement UpdateTimeToLive, so records are not deleted when they expire.
@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import { IDEMPOTENCY_RECORD } from "../lib/contract.ts";
+import { keepIdleConnections } from "./keep-alive.ts";
 
 export interface LocalDynamoDbOptions {
   /** Idempotency tables to create at start. */
@@ -19,6 +20,8 @@ export interface LocalDynamoDbOptions {
   readonly port?: number;
   /** @default "us-east-1" */
   readonly region?: string;
+  /** Keep the tables in this directory (LevelDB), so they outlive a restart. @default in memory */
+  readonly directory?: string;
 }
 
 export interface LocalDynamoDb {
@@ -31,7 +34,8 @@ export interface LocalDynamoDb {
 
 export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
   // Tables are ACTIVE at once: locally nothing should wait for provisioning.
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.directory !== undefined && { path: options.directory }) });
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
@@ -47,7 +51,12 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
     }));
   try {
     const admin = client();
-    for (const table of options.tables) await admin.send(new CreateTableCommand(idempotencyTableDefinition(table)));
+    for (const table of options.tables) {
+      // A table kept in the directory from an earlier run is already there.
+      await admin.send(new CreateTableCommand(idempotencyTableDefinition(table))).catch((error: Error) => {
+        if (error.name !== "ResourceInUseException") throw error;
+      });
+    }
     admin.destroy();
   } catch (error) {
     await close();

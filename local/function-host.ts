@@ -19,8 +19,11 @@ export interface InvokeMessage {
   readonly type: "invoke";
   readonly requestId: string;
   readonly invokedFunctionArn: string;
-  /** Epoch milliseconds at which the parent times the invocation out. */
-  readonly deadline: number;
+  /**
+   * The function timeout. As in Lambda it counts from when the handler is called, after init, so
+   * a slow cold start (a busy machine) does not eat the handler's time.
+   */
+  readonly timeoutMs: number;
   /** The exact request body; valid UTF-8 JSON (the API checked it). */
   readonly payload: Uint8Array;
 }
@@ -34,6 +37,12 @@ export interface FunctionError {
 
 /** What one invocation produced: the result as JSON text, or the error. */
 export type Outcome = { readonly ok: true; readonly payload: string } | { readonly ok: false; readonly error: FunctionError };
+
+/** Child → parent: init is done and the handler is being called; the timeout starts now. */
+export interface StartedMessage {
+  readonly type: "started";
+  readonly requestId: string;
+}
 
 /** Child → parent. */
 export type ResultMessage = {
@@ -128,7 +137,10 @@ function serve(bundleFile: string, marker: string): void {
   process.on("message", (message: InvokeMessage) => {
     chain = chain.then(async () => {
       const loaded = await init;
-      const outcome: Outcome = typeof loaded === "function" ? await run(loaded, message) : { ok: false, error: loaded };
+      const started: StartedMessage = { type: "started", requestId: message.requestId };
+      process.send?.(started);
+      const deadline = Date.now() + message.timeoutMs;
+      const outcome: Outcome = typeof loaded === "function" ? await run(loaded, message, deadline) : { ok: false, error: loaded };
       // The Node.js runtime logs unhandled errors too, so they show up in the log stream.
       if (!outcome.ok) console.error(`${message.requestId}\tERROR\tInvoke Error\t${JSON.stringify(outcome.error)}`);
       process.stdout.write(`${marker}\n`);
@@ -148,7 +160,7 @@ function serve(bundleFile: string, marker: string): void {
   process.on("disconnect", () => process.exit(0));
 }
 
-async function run(handler: Handler, message: InvokeMessage): Promise<Outcome> {
+async function run(handler: Handler, message: InvokeMessage, deadline: number): Promise<Outcome> {
   let event: unknown;
   try {
     event = JSON.parse(new TextDecoder().decode(message.payload));
@@ -165,7 +177,7 @@ async function run(handler: Handler, message: InvokeMessage): Promise<Outcome> {
     logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
     logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
     callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
   let result: unknown;
   try {

@@ -10,7 +10,13 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import type { FunctionError, InvokeMessage, Outcome, ResultMessage } from "./function-host.ts";
+import type { FunctionError, InvokeMessage, Outcome, ResultMessage, StartedMessage } from "./function-host.ts";
+
+/**
+ * Lambda's limit on the init phase (importing the bundle), which comes before the function timeout
+ * starts. Only a process that never gets its handler called runs into it.
+ */
+export const INIT_LIMIT_MS = 10_000;
 
 /** Receives every log line: the function's stdout and stderr, and the runtime's START/END/REPORT lines. */
 export type LogListener = (functionName: string, line: string) => void;
@@ -59,6 +65,8 @@ interface Running {
   /** Streams whose end-of-invocation marker has not arrived yet. */
   readonly awaitingMarker: Set<"stdout" | "stderr">;
   readonly settle: (outcome: Outcome) => void;
+  /** The handler was called: the function timeout starts. */
+  readonly startHandlerTimer: () => void;
 }
 
 /** One execution environment. Callers must not overlap {@link invoke} calls. */
@@ -87,7 +95,7 @@ export class FunctionProcess {
 
     let settle!: (outcome: Outcome) => void;
     const settled = new Promise<Outcome>((resolve) => (settle = resolve));
-    const timer = setTimeout(() => {
+    const timeOut = () => {
       const seconds = timeoutSeconds.toFixed(2);
       settle({
         ok: false,
@@ -95,12 +103,19 @@ export class FunctionProcess {
       });
       // Like Lambda, the environment does not survive a timeout; the next invocation starts cold.
       this.stop(child);
-    }, timeoutSeconds * 1000);
+    };
+    // Until the handler is called (init, or the IPC hop of a warm process) the bound is the init
+    // limit; from then on it is the function timeout, re-armed by startHandlerTimer.
+    let timer = setTimeout(timeOut, INIT_LIMIT_MS + timeoutSeconds * 1000);
     const running: Running = {
       child,
       requestId,
       logs,
       awaitingMarker: new Set(["stdout", "stderr"]),
+      startHandlerTimer: () => {
+        clearTimeout(timer);
+        timer = setTimeout(timeOut, timeoutSeconds * 1000);
+      },
       settle: (outcome) => {
         clearTimeout(timer);
         settle(outcome);
@@ -111,7 +126,7 @@ export class FunctionProcess {
       type: "invoke",
       requestId,
       invokedFunctionArn,
-      deadline: Date.now() + timeoutSeconds * 1000,
+      timeoutMs: timeoutSeconds * 1000,
       payload,
     };
     child.send(message, (error) => {
@@ -170,9 +185,11 @@ export class FunctionProcess {
         }
       });
     }
-    child.on("message", (message: ResultMessage) => {
+    child.on("message", (message: ResultMessage | StartedMessage) => {
       const running = runningHere();
-      if (message.type !== "result" || running?.requestId !== message.requestId) return;
+      if (running?.requestId !== message.requestId) return;
+      if (message.type === "started") return running.startHandlerTimer();
+      if (message.type !== "result") return;
       running.result = message;
       this.completeIfReady(running);
     });

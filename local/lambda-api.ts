@@ -1,6 +1,6 @@
 /**
- * A local Lambda service on 127.0.0.1 that speaks the real Invoke REST API, so the AWS SDK and
- * the AWS CLI work against it unchanged. Each function runs its esbuild bundle in its own
+ * A local Lambda service on 127.0.0.1 that speaks the real Invoke REST API (and
+ * GetFunctionConfiguration), so the AWS SDK and the AWS CLI work against it unchanged. Each function runs its esbuild bundle in its own
  * process (function-process.ts). Event invocations are queued and retried like Lambda does, and
  * the records of events that still fail go to the on-failure destination (the local cloud's
  * S3 bucket, see failure-destination.ts).
@@ -15,6 +15,7 @@ import path from "node:path";
 import { LAMBDA_HANDLER } from "../bundling/bundle.ts";
 import { EVENT_PAYLOAD_LIMIT_BYTES, SYNC_PAYLOAD_LIMIT_BYTES } from "../lib/contract.ts";
 import type { FunctionError } from "./function-host.ts";
+import { keepIdleConnections } from "./keep-alive.ts";
 import { buildFunctionHost, FunctionProcess, type InvocationOutcome, type LogListener } from "./function-process.ts";
 
 /** How Lambda treats a failed Event invocation (the function's EventInvokeConfig). */
@@ -156,6 +157,8 @@ interface FunctionState {
   readonly async: Required<AsyncInvokeConfig>;
   readonly failureDestination: FailureDestination | undefined;
   readonly stats: FunctionStats;
+  /** GetFunctionConfiguration's answer (the fields a local function has). */
+  readonly configuration: () => Record<string, unknown>;
   /** Tail of the function's FIFO: one environment runs one invocation at a time. */
   chain: Promise<unknown>;
 }
@@ -182,6 +185,7 @@ class ApiError extends Error {
 }
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/;
+const CONFIGURATION_PATH = /^\/2015-03-31\/functions\/([^/]+)\/configuration\/?$/;
 /** Name, partial ARN or full ARN, with an optional qualifier (AWS's pattern, simplified). */
 const FUNCTION_REF =
   /^(?:arn:aws[a-zA-Z-]*:lambda:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):function:|(\d{12}):function:|function:)?([a-zA-Z0-9_-]{1,64})(?::(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$/;
@@ -255,11 +259,24 @@ export class LambdaApi {
         host,
         async,
         failureDestination: def.failureDestination ?? options.failureDestination,
+        configuration: () => ({
+          FunctionName: def.name,
+          FunctionArn: this.functionArn(def.name),
+          Handler: handlerSetting(def),
+          Timeout: timeoutSeconds,
+          MemorySize: memorySizeMb,
+          Version: "$LATEST",
+          PackageType: "Zip",
+          State: "Active",
+          LastUpdateStatus: "Successful",
+          Environment: { Variables: this.configuredVariables(def, options.environment) },
+        }),
         stats: { eventsAccepted: 0, eventBodyBytes: [], internalEvents: 0, rejectedTooLarge: 0, syncInvocations: 0, runs: 0, failedEvents: 0 },
         chain: Promise.resolve(),
       });
     }
     this.server = http.createServer((req, res) => void this.handle(req, res));
+    keepIdleConnections(this.server);
   }
 
   /** `http://127.0.0.1:PORT`, for `endpoint` in the SDK and `--endpoint-url` in the CLI. */
@@ -339,7 +356,6 @@ export class LambdaApi {
     const home = path.join(this.workDir, "home", def.name);
     const tmp = path.join(this.workDir, "tmp", def.name);
     mkdirSync(tmp, { recursive: true });
-    const handlerExport = LAMBDA_HANDLER.slice(LAMBDA_HANDLER.lastIndexOf(".") + 1);
     return {
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       // An empty home: the SDK must not find the developer's ~/.aws config or credentials.
@@ -348,11 +364,7 @@ export class LambdaApi {
       LANG: "en_US.UTF-8",
       // Lambda gives each execution environment a /tmp of its own.
       TMPDIR: tmp,
-      AWS_ENDPOINT_URL_LAMBDA: this.endpoint,
-      // The SDK warns on Node < 22 at every cold start; Lambda runs 22 or 24, where it is silent.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      ...shared,
-      ...def.environment,
+      ...this.configuredVariables(def, shared),
       // Reserved variables, which Lambda sets and a function's configuration cannot override.
       AWS_REGION: this.region,
       AWS_DEFAULT_REGION: this.region,
@@ -365,8 +377,17 @@ export class LambdaApi {
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${def.name}`,
       AWS_LAMBDA_LOG_STREAM_NAME: `local/${def.name}`,
       LAMBDA_TASK_ROOT: path.dirname(def.bundleFile),
-      _HANDLER: `${path.basename(def.bundleFile).replace(/\.[cm]?js$/, "")}.${handlerExport}`,
+      _HANDLER: handlerSetting(def),
     };
+  }
+
+  /**
+   * The variables this local cloud configures for a function: its own plus the endpoints of the
+   * local services. GetFunctionConfiguration reports them, so a client that knows the Lambda
+   * endpoint finds the rest (S3's, for example) without being told.
+   */
+  private configuredVariables(def: LocalFunctionDefinition, shared: Readonly<Record<string, string>> | undefined): Record<string, string> {
+    return { AWS_ENDPOINT_URL_LAMBDA: this.endpoint, ...shared, ...def.environment };
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -393,6 +414,13 @@ export class LambdaApi {
     const queryStart = url.indexOf("?");
     const pathname = queryStart < 0 ? url : url.slice(0, queryStart);
     const query = new URLSearchParams(queryStart < 0 ? "" : url.slice(queryStart + 1));
+    const configuration = CONFIGURATION_PATH.exec(pathname);
+    if (configuration?.[1] && req.method === "GET") {
+      const fn = this.resolveFunction(configuration[1], query.get("Qualifier"));
+      const body = Buffer.from(JSON.stringify(fn.configuration()));
+      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": String(body.length) }).end(body);
+      return;
+    }
     const match = INVOKE_PATH.exec(pathname);
     if (!match?.[1] || req.method !== "POST") {
       throw new ApiError(404, "UnknownOperationException", `Unknown operation: ${req.method} ${pathname}`);
@@ -578,6 +606,11 @@ function asyncConfig(config: AsyncInvokeConfig, name: string): Required<AsyncInv
   const maxEventAgeSeconds = config.maxEventAgeSeconds ?? 21_600;
   if (!(maxEventAgeSeconds >= 0)) throw new Error(`maxEventAgeSeconds of ${name} must be non-negative`);
   return { maxRetryAttempts, retryDelaysMs, maxEventAgeSeconds };
+}
+
+/** Lambda's handler setting for a bundle: `<file without extension>.<export>`. */
+function handlerSetting(def: LocalFunctionDefinition): string {
+  return `${path.basename(def.bundleFile).replace(/\.[cm]?js$/, "")}.${LAMBDA_HANDLER.slice(LAMBDA_HANDLER.lastIndexOf(".") + 1)}`;
 }
 
 /**

@@ -13,6 +13,7 @@ import S3rver, { type S3rverContext, type S3rverRecord } from "s3rver";
 import AWSAccount from "s3rver/lib/models/account.js";
 import { NOTIFICATION_EVENTS } from "../lib/contract.ts";
 import { encodeS3EventKey } from "../lib/s3-event.ts";
+import { keepIdleConnections } from "./keep-alive.ts";
 
 /** The bucket's notification configuration: which new objects invoke which function. */
 export interface LocalS3Notification {
@@ -108,6 +109,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     if (ownDirectory) await rm(directory, { recursive: true, force: true });
     throw error;
   }
+  if (server.httpServer) keepIdleConnections(server.httpServer);
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${address.port}`,

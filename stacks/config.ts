@@ -352,7 +352,7 @@ export function sdkTimeoutDefaults(timeoutSeconds: number): { connection: number
   };
 }
 
-/** The idempotency table's name: regional like the failure queue's, so it follows the same rule. */
+/** The idempotency table's name: unique per account and region like the consumer's function name, which it extends. */
 export function idempotencyTableName(config: Pick<StackConfig, "consumerFunctionName">): string {
   return `${config.consumerFunctionName}-idempotency`;
 }

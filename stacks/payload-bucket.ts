@@ -41,7 +41,8 @@ export interface PayloadBucketProps {
   readonly kmsKeyArn?: string;
   /**
    * Days after which leftover objects under the prefix expire.
-   * @default 15, a day longer than failure records are kept
+   * @default 15 (STACK_DEFAULTS.payloadExpirationDays): a day longer than failure records are kept,
+   * so a record never points at an expired payload object
    */
   readonly expirationDays?: number;
   /**

@@ -61,8 +61,9 @@ function checkingClient(p: Pipeline): S3Client {
 }
 
 /** `npm run redrive` as a user runs it, against this pipeline's local cloud. */
+/** Only the Lambda endpoint, as the banner's hint gives it: redrive asks the local cloud for its S3 endpoint. */
 function redriveCli(p: Pipeline, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  return runScript("cli/redrive.ts", ["--lambda-endpoint", p.cloud.lambdaEndpoint, "--s3-endpoint", p.cloud.s3Endpoint, ...args], { env: cleanEnv(), ...options });
+  return runScript("cli/redrive.ts", ["--endpoint-url", p.cloud.lambdaEndpoint, ...args], { env: cleanEnv(), ...options });
 }
 
 function received(p: Pipeline, id: string): number {
@@ -173,7 +174,7 @@ describe("failure records in S3, and redrive", () => {
         assert.match(line, new RegExp(`^\\s+\\d+s\\s+${row.id}\\s+${row.route}\\s+${row.size.toLocaleString("en-US")} B\\s+${escape(error)}`));
       }
       assert.match(r.stdout, new RegExp(`${M.id}[^\\n]*\\n\\s+payload object gone: s3://${p.cloud.settings.bucket}/${escape(M.key)}\\n`), "the multipart payload's data object");
-      assert.match(r.stdout, /4 records\. Replay them with: npm run redrive -- --replay/);
+      assert.ok(r.stdout.includes(`4 records. Replay them with: npm run redrive -- --replay --endpoint-url ${p.cloud.lambdaEndpoint}\n`), `the hint keeps the endpoint in use:\n${r.stdout}`);
       assert.equal((await recordKeys(s3, p.cloud.failureBucket)).length, 4);
     });
 
@@ -298,7 +299,7 @@ describe("two npm run redrive --replay at once", () => {
     const s3 = checkingClient(p);
     try {
       assert.equal((await recordKeys(s3, p.cloud.failureBucket)).length, N);
-      const redrive = () => redriveCli(p, ["--replay"], { timeoutMs: 120_000 });
+      const redrive = () => redriveCli(p, ["--replay"]);
       const runs = await Promise.all([redrive(), redrive()]);
       const counts = runs.map((r) => {
         assert.equal(r.code, 0, transcript(r));

@@ -15,8 +15,8 @@ export interface Pipeline {
   s3: S3Client;
   /** Invokes a function synchronously; returns the parsed body and the function error, if any. */
   invoke(functionName: string, payload: string | Uint8Array): Promise<{ body: unknown; functionError: string | undefined }>;
-  /** Resolves with the consumer's "payload received" line for this id. */
-  delivery(id: string, timeoutMs?: number): Promise<Delivery>;
+  /** Resolves with the consumer's "payload received" line for this id; rejects once the cloud is idle without it. */
+  delivery(id: string): Promise<Delivery>;
   close(): Promise<void>;
 }
 
@@ -41,7 +41,7 @@ export async function startPipeline(options: LocalCloudOptions & { bundles: Reco
       const text = Buffer.from(out.Payload ?? new Uint8Array()).toString("utf8");
       return { body: text === "" ? undefined : JSON.parse(text), functionError: out.FunctionError };
     },
-    delivery: (id, timeoutMs) => waitForDelivery(cloud, id, timeoutMs),
+    delivery: (id) => waitForDelivery(cloud, id),
     async close() {
       lambda.destroy();
       s3.destroy();

@@ -117,7 +117,7 @@ describe("JSON nested deeper than JSON.stringify can write (about 4,400 levels h
       const r = body as SenderResponse;
       assert.equal(r.route, route);
       assert.equal(r.sha256, sha256(text));
-      const delivered = await p.delivery(r.id, 30_000);
+      const delivered = await p.delivery(r.id);
       assert.equal(delivered.sha256, sha256(text));
       assert.equal(delivered.size, text.length);
     });

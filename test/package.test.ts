@@ -151,7 +151,7 @@ describe("1. send from your code: the README's send.mjs on plain Node", () => {
     const result = JSON.parse(stdout) as { route: string; id: string; sha256: string; upload?: string };
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     assert.equal(result.sha256, sha256);
-    const line = await cloud.waitForLog(cloud.settings.consumerName, (l) => l.includes(`"received":"${result.id}"`), 240_000);
+    const line = await cloud.waitForLog(cloud.settings.consumerName, (l) => l.includes(`"received":"${result.id}"`));
     const received = JSON.parse(line.slice(line.indexOf("{"))) as { size: number; sha256: string; route: string };
     assert.deepEqual(received, { received: result.id, route: result.route, size: bytes.length, sha256 }, "the team's processPayload got the same bytes");
     return result;

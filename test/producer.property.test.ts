@@ -55,7 +55,7 @@ function routeOf(r: SendResult): Route {
 async function checkDelivered(r: SendResult, bytes: Buffer, format: "json" | "binary"): Promise<Route> {
   assert.deepEqual([r.size, r.sha256, r.format], [bytes.length, sha256(bytes), format], "the result describes the payload bytes");
   assert.equal(routeOf(r), documentedRoute(bytes, format, r.id), `${bytes.length} bytes took ${routeOf(r)}`);
-  const delivered = await p.delivery(r.id, 30_000);
+  const delivered = await p.delivery(r.id);
   assert.deepEqual([delivered.route, delivered.size, delivered.sha256], [r.route, bytes.length, sha256(bytes)], "consumer received the same bytes");
   return routeOf(r);
 }
@@ -129,7 +129,7 @@ describe("sendPayload round-trips through the local cloud", () => {
     const bytes = bytesOf(PART + 100, 42);
     const r = await sendPayload(target, Readable.from(chunked(bytes, [65_536])), options);
     assert.ok(r.route === "s3" && r.upload === "multipart");
-    await p.delivery(r.id, 30_000);
+    await p.delivery(r.id);
     await p.cloud.idle();
     const listed = await p.s3.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: r.key }));
     assert.deepEqual(listed.Contents ?? [], [], "data and commit objects were deleted after processing");

@@ -10,8 +10,12 @@
  *   as each other.
  *
  * node's own `--test-concurrency` cannot express this (it sorts the files and fills any free
- * slot). The runner ends with one line, "N passed, N failed, N skipped", and exits 1 on any
- * failure.
+ * slot). The runner starts with the Node.js it runs on (the test processes and the local functions
+ * they start use the same binary), ends with one line, "N passed, N failed, N skipped", and exits
+ * 1 on any failure.
+ *
+ * `--unit` (`npm run test:unit`): the fast inner loop, only files that need no terraform, no
+ * emulator and no local cloud (see UNIT).
  */
 import { readdirSync } from "node:fs";
 import path from "node:path";
@@ -59,11 +63,22 @@ function runFiles(files: readonly string[]): Promise<void> {
   });
 }
 
+/**
+ * The inner loop: pure library and stack tests. The idempotency tests need dynalite, the local
+ * cloud's DynamoDB, so they stay out.
+ */
+const UNIT = (f: string) =>
+  (f.startsWith("lib/") && f !== "lib/idempotency.test.ts") ||
+  ["stacks/config.test.ts", "stacks/pipeline-stack.test.ts", "stacks/project-config.test.ts", "test/node-versions.test.ts"].includes(f);
+
 const SHARES_PROJECT_OUTPUT = (f: string) =>
   (f.startsWith("cli/") || f.startsWith("local/") || f === "stacks/project-config.test.ts") && !REAL_TERRAFORM.includes(f);
 
-const only = process.argv.slice(2);
-const files = only.length > 0 ? only : testFiles();
+const args = process.argv.slice(2);
+const unit = args.includes("--unit");
+const only = args.filter((a) => a !== "--unit");
+const files = (only.length > 0 ? only : testFiles()).filter((f) => !unit || UNIT(f));
+console.log(`test/run.ts: Node.js ${process.version} (${process.execPath}), ${files.length} test files${unit ? " (--unit)" : ""}`);
 const [terraform, planLocal] = REAL_TERRAFORM;
 const queue = [...files.filter((f) => f === planLocal), ...files.filter((f) => f !== terraform && f !== planLocal)];
 let projectOutputBusy = false;
