@@ -4,7 +4,6 @@
  * What the handler does with events is tested end to end through the bundles (test/).
  */
 import assert from "node:assert/strict";
-import { Readable } from "node:stream";
 import { test } from "node:test";
 import { ConfigurationError } from "./env.ts";
 import { createConsumerHandler, InvalidConsumerOptionsError, type ConsumerHandlerOptions } from "./consumer.ts";
