@@ -130,7 +130,7 @@ function declareOutputs(stack: TerraformStack, pipeline: PayloadPipeline): void 
     }),
     bucket_name: [payloads.bucket.bucket, "Payload bucket (sendPayload's bucket)"],
     bucket_arn: [payloads.bucket.arn, "Payload bucket ARN"],
-    payload_prefix: [settings.payloadPrefix, "Key prefix of payload objects (sendPayload's prefix)"],
+    payload_prefix: [settings.payloadPrefix, "Key prefix of payload objects (sendPayload's s3KeyPrefix)"],
     failure_bucket_name: [failureRecords.bucket.bucket, "Records of consumer events that failed for good (npm run redrive)"],
     failure_bucket_arn: [failureRecords.bucket.arn, "Failure-record bucket ARN"],
     idempotency_table_name: [idempotency.table.name, "DynamoDB table of processed payload ids"],
