@@ -74,6 +74,7 @@ locals {
       security_groups = [aws_security_group.functions.id]
       alarm_topic_arn = aws_sns_topic.ops.arn
       producers       = ["111122223333", "arn:aws:iam::444455556666:role/billing"]
+      memory_size     = 1024
     }
     invoices = {
       tracing         = false
@@ -83,6 +84,7 @@ locals {
       security_groups = []
       alarm_topic_arn = null
       producers       = []
+      memory_size     = null # the module's default
     }
   }
 }
@@ -99,6 +101,7 @@ module "payload_pipeline" {
   security_group_ids            = each.value.security_groups
   alarm_topic_arn               = each.value.alarm_topic_arn
   producers                     = each.value.producers
+  memory_size                   = each.value.memory_size
   log_retention_days            = 30
   tags                          = { pipeline = each.key }
   force_destroy                 = true
