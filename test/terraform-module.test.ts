@@ -260,8 +260,9 @@ describe("the generated Terraform module, called twice with for_each, through re
     assert.deepEqual(invoicesConsumer.VpcConfig?.SubnetIds ?? [], [], "invoices is not in a VPC");
     const concurrency = async (name: string) => (await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: name }))).ReservedConcurrentExecutions;
     assert.deepEqual([await concurrency("orders-consumer"), await concurrency("invoices-consumer")], [5, undefined]);
-    const tags = (await lambda.send(new ListTagsCommand({ Resource: invoicesConsumer.FunctionArn! }))).Tags;
-    assert.deepEqual(tags, { owner: "payments-platform", pipeline: "invoices" }, "the module's tags beside the provider's default_tags");
+    const tags = async (fn: typeof ordersConsumer) => (await lambda.send(new ListTagsCommand({ Resource: fn.FunctionArn! }))).Tags;
+    assert.deepEqual(await tags(ordersConsumer), { owner: "payments-platform", pipeline: "orders" }, "the module's tags beside the provider's default_tags");
+    assert.deepEqual(await tags(invoicesConsumer), { owner: "payments-platform" }, "no tags of the module's: the provider's default_tags");
 
     const sse = async (bucket: string) =>
       (await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm;

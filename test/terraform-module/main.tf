@@ -75,6 +75,7 @@ locals {
       alarm_topic_arn = aws_sns_topic.ops.arn
       producers       = ["111122223333", "arn:aws:iam::444455556666:role/billing"]
       memory_size     = 1024
+      tags            = { pipeline = "orders" }
     }
     invoices = {
       tracing         = false
@@ -84,7 +85,8 @@ locals {
       security_groups = []
       alarm_topic_arn = null
       producers       = []
-      memory_size     = null # the module's default
+      memory_size     = null # the module's defaults
+      tags            = null
     }
   }
 }
@@ -103,7 +105,7 @@ module "payload_pipeline" {
   producers                     = each.value.producers
   memory_size                   = each.value.memory_size
   log_retention_days            = 30
-  tags                          = { pipeline = each.key }
+  tags                          = each.value.tags
   force_destroy                 = true
 }
 
