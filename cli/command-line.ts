@@ -16,10 +16,22 @@ export const USAGE_EXIT_CODE = 2;
 const HELP = { help: { type: "boolean", short: "h" } } as const;
 
 /**
+ * What `parseArgs` returns for these options, spelled out: the package's command is published with
+ * type declarations, and the type parseArgs infers names a type of node:util that cannot be named.
+ */
+export interface CommandLine<O extends OptionsConfig> {
+  values: { [K in keyof O as O[K] extends { readonly default: unknown } ? K : never]: OptionValue<O[K]> } & {
+    [K in keyof O as O[K] extends { readonly default: unknown } ? never : K]?: OptionValue<O[K]>;
+  };
+  positionals: string[];
+}
+type OptionValue<C> = C extends { readonly type: "boolean" } ? boolean : string;
+
+/**
  * `parseArgs` in strict mode plus `--help`/`-h`; returns `"help"` when either is given, and
  * turns parseArgs' own errors (unknown option, missing value) into a UsageError with the usage.
  */
-export function parseCommandLine<const O extends OptionsConfig>(args: string[], usage: string, options: O, allowPositionals = false) {
+export function parseCommandLine<const O extends OptionsConfig>(args: string[], usage: string, options: O, allowPositionals = false): CommandLine<O> | "help" {
   const config = { args, options: { ...options, ...HELP }, allowPositionals, strict: true } as const;
   let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
@@ -31,5 +43,5 @@ export function parseCommandLine<const O extends OptionsConfig>(args: string[], 
     throw err;
   }
   if ((parsed.values as { help?: boolean }).help) return "help" as const;
-  return parsed;
+  return parsed as unknown as CommandLine<O>;
 }

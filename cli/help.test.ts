@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { cleanEnv, runScript, transcript } from "./test-support.ts";
 
-/** The npm scripts' entry points (package.json) and the usage line each prints. */
+/** The npm scripts' entry points and the package's bin (package.json), and the usage line each prints. */
 const COMMANDS = [
   { script: "cli/start.ts", usage: "usage: npm start" },
   { script: "cli/local.ts", usage: "usage: npm run local -- [--lambda-port PORT] [--s3-port PORT] [--state-dir DIR] [--consumer FILE]" },
@@ -15,6 +15,8 @@ const COMMANDS = [
   { script: "cli/sample-payload.ts", usage: "usage: npm run --silent sample-payload -- [BYTES]" },
   { script: "bundling/cli.ts", usage: "usage: npm run bundle" },
   { script: "main.ts", usage: "usage: npm run synth" },
+  // The package's own command (its bin), as npx runs it.
+  { script: "cli/lambda-s3-async-lambda.ts", usage: "usage: lambda-s3-async-lambda terraform-module --consumer FILE --out DIR" },
 ] as const;
 
 test("--help and -h print the usage and exit 0", async () => {

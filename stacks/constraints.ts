@@ -30,72 +30,105 @@ export interface ConstrainedSettings {
   readonly timeout: number;
 }
 
-export function constraintIssues(s: ConstrainedSettings): ConstraintIssue[] {
-  const issues: ConstraintIssue[] = [];
-  if (s.senderFunctionName !== undefined && s.senderFunctionName === s.consumerFunctionName) {
-    issues.push({
-      field: "consumerFunctionName",
-      fields: ["senderFunctionName", "consumerFunctionName"],
-      value: s.consumerFunctionName,
-      allowed: `different from senderFunctionName ("${s.senderFunctionName}")`,
-    });
-  }
+export type ConstrainedField = keyof ConstrainedSettings;
+
+/**
+ * How a rule's words name settings and quote their values: the construct and the stack write
+ * names as they are and values as JavaScript has them; a generated Terraform module writes its
+ * variables' names and interpolations that Terraform fills in when it reports the value.
+ */
+export interface Wording {
+  name(field: ConstrainedField): string;
+  value(field: ConstrainedField): string;
+  /** The value of a + b. */
+  sum(a: ConstrainedField, b: ConstrainedField): string;
+  /** The value of field × factor. */
+  times(field: ConstrainedField, factor: number): string;
+}
+
+/** A rule over several settings, as data: its JavaScript check, its words, and its Terraform condition. */
+export interface Constraint {
+  /** The setting an issue is reported on. */
+  readonly field: ConstrainedField;
+  /** Every setting the rule involves, `field` among them. */
+  readonly fields: readonly ConstrainedField[];
+  readonly holds: (s: ConstrainedSettings) => boolean;
+  /** What `field` must be ("must be …"). */
+  readonly allowed: (w: Wording) => string;
+  /**
+   * The same rule as a Terraform condition, given each setting's expression; only for rules a
+   * generated Terraform module checks (the others involve settings it does not expose).
+   */
+  readonly holdsInTerraform?: (e: (field: ConstrainedField) => string) => string;
+}
+
+export const CONSTRAINTS: readonly Constraint[] = [
+  {
+    field: "consumerFunctionName",
+    fields: ["senderFunctionName", "consumerFunctionName"],
+    holds: (s) => s.senderFunctionName === undefined || s.senderFunctionName !== s.consumerFunctionName,
+    allowed: (w) => `different from ${w.name("senderFunctionName")} ("${w.value("senderFunctionName")}")`,
+  },
   // A record is written up to the maximum event age after its payload; S3 rounds both expirations
   // up to midnight UTC, so one more day keeps every record's payload object readable.
-  if (s.payloadExpirationDays <= s.failureRecordExpirationDays) {
-    issues.push({
-      field: "payloadExpirationDays",
-      fields: ["payloadExpirationDays", "failureRecordExpirationDays"],
-      value: s.payloadExpirationDays,
-      allowed: `more than failureRecordExpirationDays (${s.failureRecordExpirationDays}), so a failure record never outlives the payload object it points at`,
-    });
-  }
-  if (s.alarmTopicArn !== undefined && s.createAlarmTopic) {
-    issues.push({
-      field: "createAlarmTopic",
-      fields: ["alarmTopicArn", "createAlarmTopic"],
-      value: true,
-      allowed: "false when alarmTopicArn is set (the alarms notify one topic: yours, or one the stack creates)",
-    });
-  }
-  if ((s.alarmTopicArn !== undefined || s.createAlarmTopic) && !s.alarms) {
-    issues.push({
-      field: "alarms",
-      fields: ["alarms", "alarmTopicArn", "createAlarmTopic"],
-      value: false,
-      allowed: "true when an alarm topic is configured (a topic without alarms would never hear anything)",
-    });
-  }
-  if (s.failureBucketName !== undefined && s.failureBucketName === s.bucketName) {
-    issues.push({
-      field: "failureBucketName",
-      fields: ["bucketName", "failureBucketName"],
-      value: s.failureBucketName,
-      allowed: "a bucket other than the payload bucket (records must never reach the payload notification)",
-    });
-  }
+  {
+    field: "payloadExpirationDays",
+    fields: ["payloadExpirationDays", "failureRecordExpirationDays"],
+    holds: (s) => s.payloadExpirationDays > s.failureRecordExpirationDays,
+    allowed: (w) =>
+      `more than ${w.name("failureRecordExpirationDays")} (${w.value("failureRecordExpirationDays")}), so a failure record never outlives the payload object it points at`,
+    holdsInTerraform: (e) => `${e("payloadExpirationDays")} > ${e("failureRecordExpirationDays")}`,
+  },
+  {
+    field: "createAlarmTopic",
+    fields: ["alarmTopicArn", "createAlarmTopic"],
+    holds: (s) => s.alarmTopicArn === undefined || !s.createAlarmTopic,
+    allowed: (w) => `false when ${w.name("alarmTopicArn")} is set (the alarms notify one topic: yours, or one the stack creates)`,
+  },
+  {
+    field: "alarms",
+    fields: ["alarms", "alarmTopicArn", "createAlarmTopic"],
+    holds: (s) => s.alarms || (s.alarmTopicArn === undefined && !s.createAlarmTopic),
+    allowed: () => "true when an alarm topic is configured (a topic without alarms would never hear anything)",
+  },
+  {
+    field: "failureBucketName",
+    fields: ["bucketName", "failureBucketName"],
+    holds: (s) => s.failureBucketName === undefined || s.failureBucketName !== s.bucketName,
+    allowed: () => "a bucket other than the payload bucket (records must never reach the payload notification)",
+  },
   // A repeated delivery can arrive as late as the maximum event age, so a shorter window would let
   // it be processed again.
-  if (s.idempotencyExpiresAfterSeconds < s.maxEventAgeSeconds) {
-    issues.push({
-      field: "idempotencyExpiresAfterSeconds",
-      fields: ["idempotencyExpiresAfterSeconds", "maxEventAgeSeconds"],
-      value: s.idempotencyExpiresAfterSeconds,
-      allowed: `at least maxEventAgeSeconds (${s.maxEventAgeSeconds}), so a duplicate that waited in Lambda's queue is still recognised`,
-    });
-  }
+  {
+    field: "idempotencyExpiresAfterSeconds",
+    fields: ["idempotencyExpiresAfterSeconds", "maxEventAgeSeconds"],
+    holds: (s) => s.idempotencyExpiresAfterSeconds >= s.maxEventAgeSeconds,
+    allowed: (w) =>
+      `at least ${w.name("maxEventAgeSeconds")} (${w.value("maxEventAgeSeconds")}), so a duplicate that waited in Lambda's queue is still recognised`,
+    holdsInTerraform: (e) => `${e("idempotencyExpiresAfterSeconds")} >= ${e("maxEventAgeSeconds")}`,
+  },
   // An SDK attempt that cannot finish within the function's timeout turns a hung endpoint into a
   // function timeout instead of an error the retry logic sees.
-  const attemptMs = s.sdkConnectionTimeoutMs + s.sdkRequestTimeoutMs;
-  if (attemptMs >= s.timeout * 1000) {
-    issues.push({
-      field: "sdkRequestTimeoutMs",
-      fields: ["sdkConnectionTimeoutMs", "sdkRequestTimeoutMs", "timeout"],
-      value: s.sdkRequestTimeoutMs,
-      allowed: `small enough that sdkConnectionTimeoutMs + sdkRequestTimeoutMs (${attemptMs} ms) is below the function timeout (${s.timeout * 1000} ms)`,
-    });
-  }
-  return issues;
+  {
+    field: "sdkRequestTimeoutMs",
+    fields: ["sdkConnectionTimeoutMs", "sdkRequestTimeoutMs", "timeout"],
+    holds: (s) => s.sdkConnectionTimeoutMs + s.sdkRequestTimeoutMs < s.timeout * 1000,
+    allowed: (w) =>
+      `small enough that ${w.name("sdkConnectionTimeoutMs")} + ${w.name("sdkRequestTimeoutMs")} (${w.sum("sdkConnectionTimeoutMs", "sdkRequestTimeoutMs")} ms) ` +
+      `is below the function timeout (${w.times("timeout", 1000)} ms)`,
+    holdsInTerraform: (e) => `${e("sdkConnectionTimeoutMs")} + ${e("sdkRequestTimeoutMs")} < ${e("timeout")} * 1000`,
+  },
+];
+
+export function constraintIssues(s: ConstrainedSettings): ConstraintIssue[] {
+  const text = (v: unknown) => String(v);
+  const wording: Wording = {
+    name: (field) => field,
+    value: (field) => text(s[field]),
+    sum: (a, b) => text((s[a] as number) + (s[b] as number)),
+    times: (field, factor) => text((s[field] as number) * factor),
+  };
+  return CONSTRAINTS.filter((c) => !c.holds(s)).map((c) => ({ field: c.field, fields: c.fields, value: s[c.field], allowed: c.allowed(wording) }));
 }
 
 /** "the a and b settings", "the a, b and c settings". */

@@ -13,6 +13,7 @@ import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic/index.js";
 import { Construct } from "constructs";
 import { failureRecordPrefix } from "../lib/failure-records.ts";
 import { STACK_DEFAULTS } from "./config.ts";
+import { asText, hclIn, isTerraformDecided, isVariableReference } from "./terraform-expression.ts";
 
 export interface ConsumerAlarmsProps {
   /** The consumer function. */
@@ -25,7 +26,8 @@ export interface ConsumerAlarmsProps {
    */
   readonly eventAgeSeconds?: number;
   /**
-   * SNS topic the alarms notify (when they fire and when they recover).
+   * SNS topic the alarms notify (when they fire and when they recover). A Terraform variable
+   * may be null: no notifications then.
    * @default - none, unless `createTopic`
    */
   readonly topicArn?: string;
@@ -50,8 +52,10 @@ export class ConsumerAlarms extends Construct {
     // No SSE on a created topic: CloudWatch can publish to an encrypted topic only through a
     // customer managed key whose policy admits it, which this stack does not own.
     this.topic = props.createTopic ? new SnsTopic(this, "topic", { name: `${fn}-alarms` }) : undefined;
+    const hcl = hclIn(this);
     const topicArn = this.topic?.arn ?? props.topicArn;
-    const actions = topicArn === undefined ? {} : { alarmActions: [topicArn], okActions: [topicArn] };
+    const notify = topicArn === undefined ? undefined : isVariableReference(this, topicArn) ? hcl.any`${topicArn} == null ? [] : [${topicArn}]` : [topicArn];
+    const actions = notify === undefined ? {} : { alarmActions: notify, okActions: notify };
     const lambda = { namespace: "AWS/Lambda", dimensions: { FunctionName: fn } };
     const records = `s3://${props.failureBucketName}/${failureRecordPrefix(fn)}`;
     const redrive = "List and replay them with `npm run redrive -- --target aws --bucket <failure bucket>`.";
@@ -115,14 +119,14 @@ export class ConsumerAlarms extends Construct {
         threshold: 1,
       }),
       "event-age": alarm("event-age", {
-        alarmDescription: `An event waited over ${eventAgeSeconds} s in ${fn}'s asynchronous queue: a backlog that ends in EventAgeExceeded records if it keeps growing.`,
+        alarmDescription: `An event waited over ${asText(eventAgeSeconds)} s in ${fn}'s asynchronous queue: a backlog that ends in EventAgeExceeded records if it keeps growing.`,
         ...lambda,
         metricName: "AsyncEventAge",
         statistic: "Maximum",
         period: 60,
         comparisonOperator: "GreaterThanOrEqualToThreshold",
         // AsyncEventAge is in milliseconds.
-        threshold: eventAgeSeconds * 1000,
+        threshold: isTerraformDecided(eventAgeSeconds) ? hcl.number`${eventAgeSeconds} * 1000` : eventAgeSeconds * 1000,
       }),
     };
   }

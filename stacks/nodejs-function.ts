@@ -4,10 +4,7 @@
  * function's own settings need (X-Ray for tracing, network interfaces for a VPC).
  */
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group/index.js";
-import {
-  DataAwsIamPolicyDocument,
-  type DataAwsIamPolicyDocumentStatement,
-} from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role/index.js";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy/index.js";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function/index.js";
@@ -15,6 +12,8 @@ import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { LAMBDA_HANDLER, type Bundle } from "../bundling/bundle.ts";
 import { STACK_DEFAULTS, type LambdaArchitecture, type LambdaRuntime } from "./config.ts";
+import { policyDocument, type PolicyStatement } from "./policy-document.ts";
+import { hclIn, isTerraformDecided } from "./terraform-expression.ts";
 
 export interface NodejsFunctionProps {
   /** Function name; also names the log group `/aws/lambda/<name>`. */
@@ -28,7 +27,7 @@ export interface NodejsFunctionProps {
    * actions and resources exactly.
    * @default - only logging
    */
-  readonly policyStatements?: readonly DataAwsIamPolicyDocumentStatement[];
+  readonly policyStatements?: readonly PolicyStatement[];
   /** @default "nodejs22.x" */
   readonly runtime?: LambdaRuntime;
   /** @default "arm64" */
@@ -57,7 +56,9 @@ export interface NodejsFunctionProps {
   /** @default "/" */
   readonly rolePath?: string;
   /**
-   * X-Ray active tracing, with the two X-Ray actions the function needs to send traces.
+   * X-Ray active tracing, with the two X-Ray actions the function needs to send traces. A token
+   * (a variable) leaves the choice to Terraform: mode Active or PassThrough, and the X-Ray
+   * statement only when Active.
    * @default false
    */
   readonly tracing?: boolean;
@@ -68,7 +69,8 @@ export interface NodejsFunctionProps {
   readonly reservedConcurrency?: number;
   /**
    * Run in these subnets with these security groups; the role gets the network-interface actions
-   * Lambda needs (AWSLambdaVPCAccessExecutionRole's).
+   * Lambda needs (AWSLambdaVPCAccessExecutionRole's). Lists that are tokens leave it to
+   * Terraform: in a VPC only when the subnet list is not empty.
    * @default - not in a VPC
    */
   readonly vpc?: { readonly subnetIds: readonly string[]; readonly securityGroupIds: readonly string[] };
@@ -130,28 +132,34 @@ export class NodejsFunction extends Construct {
       ],
     });
 
+    const hcl = hclIn(this);
+    const tracing = props.tracing ?? false;
+    const tracingDecidedByTerraform = isTerraformDecided(tracing);
+    const vpcDecidedByTerraform = props.vpc !== undefined && (isTerraformDecided(props.vpc.subnetIds) || isTerraformDecided(props.vpc.securityGroupIds));
+    const inVpc = vpcDecidedByTerraform ? hcl.any`length(${props.vpc!.subnetIds}) > 0` : undefined;
+
     this.role = new IamRole(this, "role", {
       // A prefix, not a name: role names are global to the account, and the same stack may be
       // deployed to several regions.
-      namePrefix: `${props.functionName.slice(0, 37)}-`,
+      namePrefix: `${isTerraformDecided(props.functionName) ? hcl.string`substr(${props.functionName}, 0, 37)` : props.functionName.slice(0, 37)}-`,
       assumeRolePolicy: this.assumeRolePolicy.json,
       ...(props.rolePath !== undefined && { path: props.rolePath }),
       ...(props.permissionsBoundary !== undefined && { permissionsBoundary: props.permissionsBoundary }),
     });
 
-    this.policyDocument = new DataAwsIamPolicyDocument(this, "permissions", {
-      statement: [
-        {
-          sid: "WriteOwnLogs",
-          effect: "Allow",
-          actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
-          resources: [`${this.logGroup.arn}:*`],
-        },
-        ...(props.policyStatements ?? []),
-        ...(props.tracing ? [{ sid: "SendTraces", effect: "Allow", actions: [...TRACING_ACTIONS], resources: ["*"] }] : []),
-        ...(props.vpc ? [{ sid: "ManageNetworkInterfaces", effect: "Allow", actions: [...VPC_ACTIONS], resources: ["*"] }] : []),
-      ],
-    });
+    const sendTraces = { sid: "SendTraces", effect: "Allow", actions: [...TRACING_ACTIONS], resources: ["*"] };
+    const manageInterfaces = { sid: "ManageNetworkInterfaces", effect: "Allow", actions: [...VPC_ACTIONS], resources: ["*"] };
+    this.policyDocument = policyDocument(this, "permissions", [
+      {
+        sid: "WriteOwnLogs",
+        effect: "Allow",
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [`${this.logGroup.arn}:*`],
+      },
+      ...(props.policyStatements ?? []),
+      ...(tracingDecidedByTerraform ? [{ ...sendTraces, onlyIf: tracing }] : tracing ? [sendTraces] : []),
+      ...(inVpc !== undefined ? [{ ...manageInterfaces, onlyIf: inVpc }] : props.vpc ? [manageInterfaces] : []),
+    ]);
 
     this.policy = new IamRolePolicy(this, "policy", {
       name: "least-privilege",
@@ -175,12 +183,19 @@ export class NodejsFunction extends Construct {
       sourceCodeHash: props.bundle.contentHash,
       environment: { variables: { ...props.environment } },
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
-      ...(props.tracing && { tracingConfig: { mode: "Active" } }),
+      ...(tracingDecidedByTerraform ? { tracingConfig: { mode: hcl.string`${tracing} ? "Active" : "PassThrough"` } } : tracing && { tracingConfig: { mode: "Active" } }),
       ...(props.reservedConcurrency !== undefined && { reservedConcurrentExecutions: props.reservedConcurrency }),
-      ...(props.vpc && { vpcConfig: { subnetIds: [...props.vpc.subnetIds], securityGroupIds: [...props.vpc.securityGroupIds] } }),
+      ...(props.vpc && !vpcDecidedByTerraform && { vpcConfig: { subnetIds: [...props.vpc.subnetIds], securityGroupIds: [...props.vpc.securityGroupIds] } }),
       ...(props.codeSigningConfigArn !== undefined && { codeSigningConfigArn: props.codeSigningConfigArn }),
       // Without the policy in place, the first invocations could fail to log or to reach S3.
       dependsOn: [this.policy],
     });
+    if (inVpc !== undefined) {
+      // A block that is there or not, which the typed config cannot say.
+      this.function.addOverride("dynamic.vpc_config", {
+        for_each: hcl.any`${inVpc} ? [1] : []`,
+        content: { subnet_ids: props.vpc!.subnetIds, security_group_ids: props.vpc!.securityGroupIds },
+      });
+    }
   }
 }

@@ -3,9 +3,8 @@
  * bucket of failure records): private, encrypted, TLS-only, self-cleaning under its prefix, with
  * incomplete multipart uploads aborted anywhere in it.
  */
-import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
+import type { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket/index.js";
-import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
 import { S3BucketLifecycleConfiguration, type S3BucketLifecycleConfigurationRule } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy/index.js";
@@ -15,6 +14,8 @@ import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning/index.js";
 import { Construct } from "constructs";
 import { STACK_DEFAULTS } from "./config.ts";
+import { policyDocument, type PolicyStatement } from "./policy-document.ts";
+import { hclIn, isVariableReference } from "./terraform-expression.ts";
 
 export interface PayloadBucketProps {
   /** Key prefix of payload objects; the lifecycle rule applies to it. */
@@ -35,7 +36,7 @@ export interface PayloadBucketProps {
    */
   readonly forceDestroy?: boolean;
   /**
-   * KMS key ARN: SSE-KMS with an S3 bucket key.
+   * KMS key ARN: SSE-KMS with an S3 bucket key. A Terraform variable may be null: SSE-S3 then.
    * @default - SSE-S3 (AES256)
    */
   readonly kmsKeyArn?: string;
@@ -58,7 +59,8 @@ export interface PayloadBucketProps {
   readonly lifecycleRuleId?: string;
   /**
    * Server access logs go to this existing bucket, under `accessLogs.prefix`; the target bucket's
-   * policy must let `logging.s3.amazonaws.com` write there.
+   * policy must let `logging.s3.amazonaws.com` write there. A bucket name given as a Terraform
+   * variable may be null: no access logging then.
    * @default - no access logging
    */
   readonly accessLogs?: { readonly bucketName: string; readonly prefix: string };
@@ -72,7 +74,7 @@ export interface PayloadBucketProps {
    * other accounts.
    * @default - none
    */
-  readonly policyStatements?: (bucketArn: string) => readonly DataAwsIamPolicyDocumentStatement[];
+  readonly policyStatements?: (bucketArn: string) => readonly PolicyStatement[];
 }
 
 export class PayloadBucket extends Construct {
@@ -109,10 +111,17 @@ export class PayloadBucket extends Construct {
       restrictPublicBuckets: true,
     });
 
+    const hcl = hclIn(this);
+    const key = props.kmsKeyArn;
     this.encryption = new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       bucket: this.bucket.id,
       rule: [
-        props.kmsKeyArn !== undefined
+        isVariableReference(this, key)
+          ? {
+              applyServerSideEncryptionByDefault: { sseAlgorithm: hcl.string`${key} == null ? "AES256" : "aws:kms"`, kmsMasterKeyId: key! },
+              bucketKeyEnabled: hcl.any`${key} != null`,
+            }
+          : key !== undefined
           ? {
               applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: props.kmsKeyArn },
               // One data key per bucket instead of one KMS call per object.
@@ -122,20 +131,18 @@ export class PayloadBucket extends Construct {
       ],
     });
 
-    this.tlsOnlyPolicyDocument = new DataAwsIamPolicyDocument(this, "tls_only", {
-      statement: [
-        {
-          // A deny, so the broad action and principal restrict rather than grant.
-          sid: "DenyInsecureTransport",
-          effect: "Deny",
-          principals: [{ type: "*", identifiers: ["*"] }],
-          actions: ["s3:*"],
-          resources: [this.bucket.arn, `${this.bucket.arn}/*`],
-          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
-        },
-        ...(props.policyStatements?.(this.bucket.arn) ?? []),
-      ],
-    });
+    this.tlsOnlyPolicyDocument = policyDocument(this, "tls_only", [
+      {
+        // A deny, so the broad action and principal restrict rather than grant.
+        sid: "DenyInsecureTransport",
+        effect: "Deny",
+        principals: [{ type: "*", identifiers: ["*"] }],
+        actions: ["s3:*"],
+        resources: [this.bucket.arn, `${this.bucket.arn}/*`],
+        condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+      },
+      ...(props.policyStatements?.(this.bucket.arn) ?? []),
+    ]);
 
     this.policy = new S3BucketPolicy(this, "policy", {
       bucket: this.bucket.id,
@@ -174,8 +181,10 @@ export class PayloadBucket extends Construct {
       ...(this.versioning && { dependsOn: [this.versioning] }),
     });
 
+    const logsTo = props.accessLogs?.bucketName;
     this.logging = props.accessLogs
       ? new S3BucketLoggingA(this, "access_logs", {
+          ...(isVariableReference(this, logsTo) && { count: hcl.number`${logsTo} == null ? 0 : 1` }),
           bucket: this.bucket.id,
           targetBucket: props.accessLogs.bucketName,
           targetPrefix: props.accessLogs.prefix,

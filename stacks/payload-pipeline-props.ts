@@ -159,7 +159,7 @@ export class InvalidPipelinePropsError extends Error {
 }
 
 /** Which rule checks each prop that has one. */
-const PROP_RULES: { readonly [K in keyof PayloadPipelineProps]?: Rule } = {
+export const PROP_RULES: { readonly [K in keyof PayloadPipelineProps]?: Rule } = {
   namePrefix: RULES.namePrefix,
   consumerFunctionName: RULES.functionName,
   sender: RULES.boolean,
@@ -204,6 +204,13 @@ const PROP_RULES: { readonly [K in keyof PayloadPipelineProps]?: Rule } = {
   alarmEventAgeSeconds: RULES.alarmEventAgeSeconds,
   producers: RULES.producers,
 };
+
+/**
+ * Props that decide which resources exist or what the bundles are built for: JavaScript must know
+ * them while synthesizing, so they cannot be Terraform references.
+ */
+export const STRUCTURAL_PROPS = ["consumerEntry", "runtime", "sender", "alarms", "createAlarmTopic", "failureBucketVersioning"] as const satisfies readonly (keyof PayloadPipelineProps)[];
+const STRUCTURAL_PROPS_ALLOWED = "a plain value, not a Terraform reference (it decides which resources exist or what the bundles are built for)";
 
 /** Every prop name, for refusing unknown ones (JavaScript callers get no compile-time check). */
 const PROP_NAMES = new Set<string>([...Object.keys(PROP_RULES), "consumerEntry", "bucketPrefix", "failureBucketPrefix"]);
@@ -271,6 +278,11 @@ export function resolvePipelineProps(construct: string, props: PayloadPipelinePr
     } catch (err) {
       if (!(err instanceof NotAllowed)) throw err;
       issues.push({ field: name, value, allowed: err.allowed, source: "prop" });
+    }
+  }
+  for (const name of STRUCTURAL_PROPS) {
+    if (props[name] !== undefined && containsToken(props[name], isToken)) {
+      issues.push({ field: name, value: String(props[name]), allowed: STRUCTURAL_PROPS_ALLOWED, source: "prop" });
     }
   }
   if (typeof props.consumerEntry !== "string" || props.consumerEntry === "") {

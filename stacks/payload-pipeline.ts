@@ -9,10 +9,6 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity/index.js";
-import {
-  DataAwsIamPolicyDocument,
-  type DataAwsIamPolicyDocumentStatement,
-} from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition/index.js";
 import { DataAwsRegion } from "@cdktf/provider-aws/lib/data-aws-region/index.js";
 import type { IamRole } from "@cdktf/provider-aws/lib/iam-role/index.js";
@@ -20,7 +16,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy/index.js"
 import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission/index.js";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider/index.js";
-import { Aspects, TerraformResource, TerraformStack, Token, type IAspect } from "cdktf";
+import { Aspects, TerraformIterator, TerraformResource, TerraformStack, Token, type IAspect } from "cdktf";
 import { Construct, type IConstruct } from "constructs";
 import { bundleFunctionSync, FUNCTIONS, PACKAGE_ROOT, type Bundle } from "../bundling/bundle.ts";
 import { consumerEnvironment, FAILURE_RECORD_PREFIX, type PipelineSettings, senderEnvironment } from "../lib/contract.ts";
@@ -30,7 +26,9 @@ import { IdempotencyTable } from "./idempotency-table.ts";
 import { NodejsFunction } from "./nodejs-function.ts";
 import { PayloadBucket } from "./payload-bucket.ts";
 import { resolvePipelineProps, type PayloadPipelineProps, type ResolvedPipelineProps } from "./payload-pipeline-props.ts";
+import { policyDocument, type PolicyStatement } from "./policy-document.ts";
 import { S3Trigger } from "./s3-trigger.ts";
+import { asText, hclIn, isTerraformDecided, isVariableReference } from "./terraform-expression.ts";
 
 export { InvalidPipelinePropsError, PIPELINE_DEFAULTS, type PayloadPipelineProps } from "./payload-pipeline-props.ts";
 
@@ -60,7 +58,7 @@ export class PayloadPipeline extends Construct {
   public readonly consumerInvokeConfig: LambdaFunctionEventInvokeConfig;
   /** Undefined with `alarms: false`. */
   public readonly alarms: ConsumerAlarms | undefined;
-  /** One per entry of `producers`. */
+  /** One per entry of `producers`; one with `for_each` over them when `producers` is a token. */
   public readonly producerPermissions: readonly LambdaPermission[];
   /** The consumer's ARN, built from names so that policies stay known in every plan. */
   public readonly consumerFunctionArn: string;
@@ -69,7 +67,8 @@ export class PayloadPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: PayloadPipelineProps) {
     super(scope, id);
-    const s = (this.settings = resolvePipelineProps(this.node.path, props, (v) => Token.isUnresolved(v)));
+    const s = (this.settings = withTerraformDerivedDefaults(this, resolvePipelineProps(this.node.path, props, (v) => Token.isUnresolved(v)), props));
+    const hcl = hclIn(this);
 
     // Data sources that depend on nothing are read while planning, so ARNs built from them stay
     // readable in every plan a reviewer approves.
@@ -95,7 +94,12 @@ export class PayloadPipeline extends Construct {
       payloadPrefix: s.payloadPrefix,
       expirationDays: s.payloadExpirationDays,
       ...accessLogs("payloads"),
-      policyStatements: (arn) => (s.producers.length === 0 ? [] : [this.producerBucketStatement(s.producers, `${arn}/${s.payloadPrefix}*`)]),
+      policyStatements: (arn) =>
+        isTerraformDecided(s.producers)
+          ? [{ ...this.producerBucketStatement(s.producers, `${arn}/${s.payloadPrefix}*`), onlyIf: hcl.any`length(${s.producers}) > 0` }]
+          : s.producers.length === 0
+            ? []
+            : [this.producerBucketStatement(s.producers, `${arn}/${s.payloadPrefix}*`)],
     });
     const bucket = this.payloads.bucket;
     const payloadObjects = `${bucket.arn}/${s.payloadPrefix}*`;
@@ -154,7 +158,7 @@ export class PayloadPipeline extends Construct {
       ...(s.consumerReservedConcurrency !== undefined && { reservedConcurrency: s.consumerReservedConcurrency }),
       functionName: s.consumerFunctionName,
       bundle: this.consumerBundle,
-      environment: consumerEnvironment(this.pipelineSettings),
+      environment: consumerEnvironment(withTerraformText(this.pipelineSettings)),
       policyStatements: [
         { sid: "ReadAndDeletePayloads", effect: "Allow", actions: ["s3:GetObject", "s3:DeleteObject"], resources: [payloadObjects] },
         // Without ListBucket, S3 answers a get of a missing key with 403 AccessDenied instead of
@@ -168,8 +172,8 @@ export class PayloadPipeline extends Construct {
         { sid: "WriteFailureRecords", effect: "Allow", actions: ["s3:PutObject"], resources: [`${failureBucket.arn}/*`] },
         { sid: "ListFailureRecords", effect: "Allow", actions: ["s3:ListBucket"], resources: [failureBucket.arn] },
         this.idempotency.grantIdempotentProcessing("ProcessPayloadsOnce"),
-        ...kmsStatements(s.kmsKeyArn, "DecryptPayloads", ["kms:Decrypt"]),
-        ...kmsStatements(s.kmsKeyArn, "EncryptFailureRecords", ["kms:GenerateDataKey"]),
+        ...this.kmsStatements("DecryptPayloads", ["kms:Decrypt"]),
+        ...this.kmsStatements("EncryptFailureRecords", ["kms:GenerateDataKey"]),
       ],
     });
 
@@ -182,12 +186,12 @@ export class PayloadPipeline extends Construct {
         ...common,
         functionName: s.senderFunctionName,
         bundle: this.senderBundle,
-        environment: senderEnvironment(this.pipelineSettings),
+        environment: senderEnvironment(withTerraformText(this.pipelineSettings)),
         policyStatements: [
           { sid: "WritePayloads", effect: "Allow", actions: ["s3:PutObject"], resources: [payloadObjects] },
           { sid: "InvokeConsumer", effect: "Allow", actions: ["lambda:InvokeFunction"], resources: [this.consumerFunctionArn] },
           // SSE-KMS puts need a data key; the sender's single-part puts need nothing else from KMS.
-          ...kmsStatements(s.kmsKeyArn, "EncryptPayloads", ["kms:GenerateDataKey"]),
+          ...this.kmsStatements("EncryptPayloads", ["kms:GenerateDataKey"]),
         ],
       });
     }
@@ -219,51 +223,101 @@ export class PayloadPipeline extends Construct {
     });
 
     // Named after the principal, not its position, so adding or removing one producer leaves the
-    // others' permissions alone in the plan.
-    this.producerPermissions = s.producers.map((principal) => {
-      const tag = createHash("sha256").update(principal).digest("hex").slice(0, 12);
-      return new LambdaPermission(this, `producer_${tag}`, {
-        statementId: `AllowProducer-${tag}`,
-        action: PRODUCER_LAMBDA_ACTIONS[0],
-        functionName: this.consumer.function.functionName,
-        principal,
+    // others' permissions alone in the plan (with a token list, for_each keys them the same way).
+    if (isTerraformDecided(s.producers)) {
+      const producer = TerraformIterator.fromList(s.producers as string[]);
+      this.producerPermissions = [
+        new LambdaPermission(this, "producers", {
+          forEach: producer,
+          statementId: hcl.string`format("AllowProducer-%s", substr(sha256(${producer.value}), 0, 12))`,
+          action: PRODUCER_LAMBDA_ACTIONS[0],
+          functionName: this.consumer.function.functionName,
+          principal: producer.value,
+        }),
+      ];
+    } else {
+      this.producerPermissions = s.producers.map((principal) => {
+        const tag = createHash("sha256").update(principal).digest("hex").slice(0, 12);
+        return new LambdaPermission(this, `producer_${tag}`, {
+          statementId: `AllowProducer-${tag}`,
+          action: PRODUCER_LAMBDA_ACTIONS[0],
+          functionName: this.consumer.function.functionName,
+          principal,
+        });
       });
-    });
+    }
 
-    if (Object.keys(s.tags).length > 0) Aspects.of(this).add(new TagResources(s.tags));
+    if (isTerraformDecided(s.tags) || Object.keys(s.tags).length > 0) Aspects.of(this).add(new TagResources(s.tags));
   }
 
   /**
    * What a producer needs, and nothing more: invoke the consumer, put (and abort multipart
    * uploads of) payload objects under the prefix, and, with SSE-KMS, use the key.
    */
-  public producerStatements(): DataAwsIamPolicyDocumentStatement[] {
+  public producerStatements(): PolicyStatement[] {
     return [
       { sid: "InvokeConsumer", effect: "Allow", actions: [...PRODUCER_LAMBDA_ACTIONS], resources: [this.consumerFunctionArn] },
       { sid: "WritePayloads", effect: "Allow", actions: [...PRODUCER_S3_ACTIONS], resources: [`${this.payloads.bucket.arn}/${this.settings.payloadPrefix}*`] },
-      ...kmsStatements(this.settings.kmsKeyArn, "UsePayloadKey", [...PRODUCER_KMS_ACTIONS]),
+      ...this.kmsStatements("UsePayloadKey", [...PRODUCER_KMS_ACTIONS]),
     ];
   }
 
   /** Lets a role of this stack send payloads: an inline policy with {@link producerStatements}. */
   public grantSend(role: IamRole, id = `send_${role.node.id}`): IamRolePolicy {
-    const document = new DataAwsIamPolicyDocument(this, `${id}_document`, { statement: this.producerStatements() });
+    const document = policyDocument(this, `${id}_document`, this.producerStatements());
     return new IamRolePolicy(this, id, { name: `send-payloads-${this.settings.namePrefix}`, role: role.id, policy: document.json });
   }
 
-  private producerBucketStatement(producers: readonly string[], payloadObjects: string): DataAwsIamPolicyDocumentStatement {
+  private producerBucketStatement(producers: readonly string[], payloadObjects: string): PolicyStatement {
+    const partition = this.partition.partition;
     return {
       sid: "ProducersWritePayloads",
       effect: "Allow",
-      principals: [{ type: "AWS", identifiers: producers.map((p) => (/^\d{12}$/.test(p) ? `arn:${this.partition.partition}:iam::${p}:root` : p)) }],
+      principals: [
+        {
+          type: "AWS",
+          identifiers: isTerraformDecided(producers)
+            ? hclIn(this).any`[for p in ${producers} : can(regex("^[0-9]{12}$", p)) ? format("arn:%s:iam::%s:root", ${partition}, p) : p]`
+            : producers.map((p) => (/^\d{12}$/.test(p) ? `arn:${partition}:iam::${p}:root` : p)),
+        },
+      ],
       actions: [...PRODUCER_S3_ACTIONS],
       resources: [payloadObjects],
     };
   }
+
+  /** With a KMS key: the statement; with a variable that may be null, only when it is set. */
+  private kmsStatements(sid: string, actions: string[]): PolicyStatement[] {
+    const key = this.settings.kmsKeyArn;
+    if (key === undefined) return [];
+    const statement = { sid, effect: "Allow", actions, resources: [key] };
+    return [isVariableReference(this, key) ? { ...statement, onlyIf: hclIn(this).any`${key} != null` } : statement];
+  }
 }
 
-function kmsStatements(key: string | undefined, sid: string, actions: string[]): DataAwsIamPolicyDocumentStatement[] {
-  return key === undefined ? [] : [{ sid, effect: "Allow", actions, resources: [key] }];
+/**
+ * The settings with each Terraform-decided number or boolean replaced by a value whose text is
+ * Terraform's, for the contract's environment functions, which write settings with `String()`
+ * (they are bundled into the functions, so they stay free of cdktf).
+ */
+function withTerraformText(settings: PipelineSettings): PipelineSettings {
+  return Object.fromEntries(
+    Object.entries(settings).map(([k, v]) => [k, typeof v !== "string" && isTerraformDecided(v) ? { toString: () => asText(v) } : v]),
+  ) as unknown as PipelineSettings;
+}
+
+/**
+ * The SDK timeouts' defaults follow the function timeout; when Terraform decides the timeout,
+ * they are Terraform expressions of it.
+ */
+function withTerraformDerivedDefaults(scope: Construct, s: ResolvedPipelineProps, props: PayloadPipelineProps): ResolvedPipelineProps {
+  if (!isTerraformDecided(s.timeout)) return s;
+  const hcl = hclIn(scope);
+  return {
+    ...s,
+    sdkConnectionTimeoutMs: props.sdkConnectionTimeoutMs ?? hcl.number`min(2000, floor(${s.timeout} * 1000 / 10))`,
+    sdkRequestTimeoutMs: props.sdkRequestTimeoutMs ?? hcl.number`min(5000, floor(${s.timeout} * 1000 / 5))`,
+  };
 }
 
 /**
@@ -286,6 +340,8 @@ class TagResources implements IAspect {
   visit(node: IConstruct): void {
     if (!(node instanceof TerraformResource) || !("tagsInput" in node)) return;
     const resource = node as TerraformResource & { tags?: Record<string, string>; readonly tagsInput?: Record<string, string> };
-    resource.tags = { ...this.tags, ...(resource.tagsInput ?? {}) };
+    const own = resource.tagsInput ?? {};
+    if (!isTerraformDecided(this.tags)) resource.tags = { ...this.tags, ...own };
+    else resource.tags = Object.keys(own).length === 0 ? this.tags : hclIn(node).any`merge(${this.tags}, ${own})`;
   }
 }

@@ -79,26 +79,42 @@ export function parseRule(rule: Rule, value: unknown): unknown {
   }
 }
 
+/**
+ * S3 general purpose bucket naming rules, each with what a name breaks, the JavaScript test and
+ * the same test as a Terraform expression over the name's expression `n`.
+ */
+export const BUCKET_NAME_CHECKS: readonly { readonly broken: string; readonly test: (name: string) => boolean; readonly terraform: (n: string) => string }[] = [
+  { broken: "3 to 63 characters long", test: (n) => n.length < 3 || n.length > 63, terraform: (n) => `length(${n}) < 3 || length(${n}) > 63` },
+  { broken: "only lowercase letters, digits, dots and hyphens", test: (n) => !/^[a-z0-9.-]*$/.test(n), terraform: (n) => `!can(regex("^[a-z0-9.-]*$", ${n}))` },
+  {
+    broken: "begins and ends with a letter or digit",
+    test: (n) => !/^[a-z0-9]/.test(n) || !/[a-z0-9]$/.test(n),
+    terraform: (n) => `!can(regex("^[a-z0-9]", ${n})) || !can(regex("[a-z0-9]$", ${n}))`,
+  },
+  { broken: "no two adjacent dots", test: (n) => n.includes(".."), terraform: (n) => `strcontains(${n}, "..")` },
+  { broken: "not formatted as an IP address", test: (n) => /^\d{1,3}(\.\d{1,3}){3}$/.test(n), terraform: (n) => `can(regex("^[0-9]{1,3}([.][0-9]{1,3}){3}$", ${n}))` },
+  ...["xn--", "sthree-", "amzn-s3-demo-"].map((prefix) => ({
+    broken: `does not start with "${prefix}"`,
+    test: (n: string) => n.startsWith(prefix),
+    terraform: (n: string) => `startswith(${n}, "${prefix}")`,
+  })),
+  ...["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"].map((suffix) => ({
+    broken: `does not end with "${suffix}"`,
+    test: (n: string) => n.endsWith(suffix),
+    terraform: (n: string) => `endswith(${n}, "${suffix}")`,
+  })),
+];
+
 /** S3 general purpose bucket naming rules; returns the rules a name breaks. */
 export function bucketNameViolations(name: string): string[] {
-  const broken: string[] = [];
-  if (name.length < 3 || name.length > 63) broken.push("3 to 63 characters long");
-  if (!/^[a-z0-9.-]*$/.test(name)) broken.push("only lowercase letters, digits, dots and hyphens");
-  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) broken.push("begins and ends with a letter or digit");
-  if (name.includes("..")) broken.push("no two adjacent dots");
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) broken.push("not formatted as an IP address");
-  for (const prefix of ["xn--", "sthree-", "amzn-s3-demo-"]) {
-    if (name.startsWith(prefix)) broken.push(`does not start with "${prefix}"`);
-  }
-  for (const suffix of ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]) {
-    if (name.endsWith(suffix)) broken.push(`does not end with "${suffix}"`);
-  }
-  return broken;
+  return BUCKET_NAME_CHECKS.filter((c) => c.test(name)).map((c) => c.broken);
 }
 
-const TAGS_ALLOWED =
+export const TAGS_ALLOWED =
   'a JSON object of at most 50 tags, keys 1-128 and values 0-256 characters from letters, digits, spaces and _ . : / = + - @, keys not starting with "aws:"';
-const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+/** Also RE2 (Terraform's `regex()`), which knows the same Unicode classes. */
+export const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+export const TAG_LIMITS = { tags: 50, keyLength: 128, valueLength: 256, reservedKeyPrefix: "aws:" } as const;
 
 function parseTags(value: unknown): Record<string, string> {
   let parsed = value;
@@ -112,10 +128,16 @@ function parseTags(value: unknown): Record<string, string> {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new NotAllowed(TAGS_ALLOWED);
   const entries = Object.entries(parsed);
   const ok =
-    entries.length <= 50 &&
+    entries.length <= TAG_LIMITS.tags &&
     entries.every(
       ([k, v]) =>
-        typeof v === "string" && k.length >= 1 && k.length <= 128 && v.length <= 256 && TAG_CHARS.test(k) && TAG_CHARS.test(v) && !k.toLowerCase().startsWith("aws:"),
+        typeof v === "string" &&
+        k.length >= 1 &&
+        k.length <= TAG_LIMITS.keyLength &&
+        v.length <= TAG_LIMITS.valueLength &&
+        TAG_CHARS.test(k) &&
+        TAG_CHARS.test(v) &&
+        !k.toLowerCase().startsWith(TAG_LIMITS.reservedKeyPrefix),
     );
   if (!ok) throw new NotAllowed(TAGS_ALLOWED);
   return Object.fromEntries(entries) as Record<string, string>;

@@ -12,12 +12,14 @@
  * - the consumer, bundled from the team's file exactly as the construct bundles it, receives a
  *   small and a 30 MiB payload byte-identical in the local cloud;
  * - the app synthesizes in two directories to the same JSON (same `source_code_hash`), and
- *   real terraform validates and plans it against moto_server.
+ *   real terraform validates and plans it against moto_server;
+ * - the package's command (its `bin`) runs docs/terraform-module.md's command on the team's
+ *   consumer, twice with the same bytes, and real terraform validates the page's main.tf with it.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -32,6 +34,7 @@ import { linkTree } from "../stacks/project-copy.ts";
 const run = promisify(execFile);
 const PACKAGE = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as {
   name: string;
+  bin: Record<string, string>;
   dependencies: Record<string, string>;
   peerDependencies: Record<string, string>;
   peerDependenciesMeta: Record<string, { optional?: boolean }>;
@@ -65,6 +68,12 @@ async function teamProject(dir: string): Promise<string> {
   const installed = path.join(dir, "node_modules", PACKAGE.name);
   mkdirSync(installed, { recursive: true });
   await run("tar", ["-xzf", tarball, "-C", installed, "--strip-components=1"]);
+  // What npm install does for the package's bin: a link in node_modules/.bin, executable.
+  const { bin } = JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8")) as { bin: Record<string, string> };
+  for (const [name, file] of Object.entries(bin)) {
+    chmodSync(path.join(installed, file), 0o755);
+    symlinkSync(path.join("..", PACKAGE.name, file), path.join(dir, "node_modules", ".bin", name));
+  }
   return dir;
 }
 
@@ -90,7 +99,7 @@ describe("the tarball", () => {
   test("holds built JavaScript and declarations for producer, consumer and construct, and no sources or tests", async () => {
     const { stdout } = await run("tar", ["-tzf", tarball]);
     const files = stdout.split("\n").filter(Boolean);
-    for (const f of ["dist/lib/producer.js", "dist/lib/producer.d.ts", "dist/lib/consumer.js", "dist/lib/consumer.d.ts", "dist/stacks/payload-pipeline.js", "dist/stacks/payload-pipeline.d.ts", "dist/handlers/sender.js"]) {
+    for (const f of ["dist/lib/producer.js", "dist/lib/producer.d.ts", "dist/lib/consumer.js", "dist/lib/consumer.d.ts", "dist/stacks/payload-pipeline.js", "dist/stacks/payload-pipeline.d.ts", "dist/handlers/sender.js", ...Object.values(PACKAGE.bin)]) {
       assert.ok(files.includes(`package/${f}`), `${f} is in the tarball`);
     }
     assert.deepEqual(files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), [], "no TypeScript sources");
@@ -268,3 +277,46 @@ function partitionRef(json: Record<string, any>): string {
   const name = Object.keys(json.data.aws_partition)[0]!;
   return `\${data.aws_partition.${name}.partition}`;
 }
+
+/** docs/terraform-module.md's command line and its `# main.tf`. */
+function terraformModulePage(): { command: string[]; mainTf: string } {
+  const page = readFileSync(path.join(PROJECT_ROOT, "docs", "terraform-module.md"), "utf8");
+  const command = /^npx (lambda-s3-async-lambda terraform-module .+)$/m.exec(page)?.[1];
+  const mainTf = /```hcl\n(# main\.tf\n[\s\S]*?)```/.exec(page)?.[1];
+  assert.ok(command && mainTf, "the page has the command and main.tf");
+  return { command: command.split(" "), mainTf };
+}
+
+describe("the Terraform module for HCL: docs/terraform-module.md's command and main.tf, from the tarball", () => {
+  const { command, mainTf } = terraformModulePage();
+  const moduleDir = path.join("modules", "payload-pipeline");
+  const generate = () => run("npx", ["--no-install", ...command], { cwd: team, timeout: 240_000 });
+  let first: { stdout: string };
+  let bytes: Record<string, Buffer>;
+  const files = () =>
+    Object.fromEntries(["main.tf.json", "assets/consumer.zip", "assets/sender.zip"].map((f) => [f, readFileSync(path.join(team, moduleDir, f))]));
+
+  before(async () => {
+    first = await generate();
+    bytes = files();
+  });
+
+  test("the command bundles the team's process.ts into the module; run again, it writes nothing", async () => {
+    assert.match(first.stdout, /written: main\.tf\.json, assets\/consumer\.zip, assets\/sender\.zip/);
+    const json = JSON.parse(bytes["main.tf.json"]!.toString("utf8"));
+    assert.equal(json.provider, undefined);
+    const consumer = (Object.values(json.resource.aws_lambda_function) as { function_name: string; source_code_hash: string }[]).find((f) => f.function_name === "${var.name_prefix}-consumer")!;
+    const teamBundle = await bundleFunction({ entry: path.join(team, "process.ts"), outDir: path.join(base, "bundles", "module-consumer") });
+    assert.equal(consumer.source_code_hash, teamBundle.contentHash, "the team's consumer, bundled as the construct bundles it");
+    const again = await generate();
+    assert.match(again.stdout, /unchanged: main\.tf\.json, assets\/consumer\.zip, assets\/sender\.zip/);
+    for (const [name, data] of Object.entries(files())) assert.ok(data.equals(bytes[name]!), `${name}: the same bytes`);
+  });
+
+  test("real terraform validates the page's main.tf with the module", { skip: tools ? false : `needs ${missing.join("; ")}` }, async () => {
+    writeFileSync(path.join(team, "main.tf"), mainTf);
+    const work = new TerraformWorkdir(team, tools!, { endpoint: "http://127.0.0.1:9" });
+    await work.init();
+    assert.match((await work.run(["validate", "-no-color"])).stdout, /Success! The configuration is valid/);
+  });
+});

@@ -3,8 +3,8 @@
  *
  * - The real-terraform suite runs from the start, beside everything else: most of its minutes are
  *   the AWS provider waiting on the emulator.
- * - Two workers take the other files from one queue, `cli/plan-local.test.ts` (the other long one)
- *   first, so the work balances itself.
+ * - Two workers take the other files from one queue, the other long ones first
+ *   (`test/terraform-module.test.ts`, then `cli/plan-local.test.ts`), so the work balances itself.
  * - Files that use the project's own .bundles/ or cdktf.out/ (cli/ and local/ bundle and start servers
  *   from the project; stacks/project-config.test.ts creates cdktf.out) never run at the same time
  *   as each other.
@@ -24,7 +24,7 @@ import { spec } from "node:test/reporters";
 import { PROJECT_ROOT } from "../bundling/bundle.ts";
 
 const ROOTS = ["lib", "handlers", "bundling", "stacks", "local", "cli", "test"];
-const REAL_TERRAFORM = ["stacks/terraform.test.ts", "cli/plan-local.test.ts"];
+const REAL_TERRAFORM = ["stacks/terraform.test.ts", "test/terraform-module.test.ts", "cli/plan-local.test.ts"];
 
 function testFiles(): string[] {
   return ROOTS.flatMap((root) =>
@@ -69,7 +69,7 @@ function runFiles(files: readonly string[]): Promise<void> {
  */
 const UNIT = (f: string) =>
   (f.startsWith("lib/") && f !== "lib/idempotency.test.ts") ||
-  ["stacks/config.test.ts", "stacks/pipeline-stack.test.ts", "stacks/project-config.test.ts", "test/node-versions.test.ts"].includes(f);
+  ["bundling/stable-zip.test.ts", "stacks/config.test.ts", "stacks/pipeline-stack.test.ts", "stacks/payload-pipeline.test.ts", "stacks/terraform-module.test.ts", "stacks/project-config.test.ts", "test/node-versions.test.ts"].includes(f);
 
 const SHARES_PROJECT_OUTPUT = (f: string) =>
   (f.startsWith("cli/") || f.startsWith("local/") || f === "stacks/project-config.test.ts") && !REAL_TERRAFORM.includes(f);
@@ -79,8 +79,8 @@ const unit = args.includes("--unit");
 const only = args.filter((a) => a !== "--unit");
 const files = (only.length > 0 ? only : testFiles()).filter((f) => !unit || UNIT(f));
 console.log(`test/run.ts: Node.js ${process.version} (${process.execPath}), ${files.length} test files${unit ? " (--unit)" : ""}`);
-const [terraform, planLocal] = REAL_TERRAFORM;
-const queue = [...files.filter((f) => f === planLocal), ...files.filter((f) => f !== terraform && f !== planLocal)];
+const [terraform, ...longFirst] = REAL_TERRAFORM as [string, ...string[]];
+const queue = [...longFirst.filter((f) => files.includes(f)), ...files.filter((f) => !REAL_TERRAFORM.includes(f))];
 let projectOutputBusy = false;
 let wake: () => void = () => {};
 
