@@ -19,6 +19,7 @@ import { after, before, test } from "node:test";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { bundleHandlers } from "../bundling/bundle.ts";
+import { configuredTarget } from "../bundling/temp-bundles.ts";
 import { consumerEnvironment, DEFAULT_CONSUMER_NAME, DEFAULT_PAYLOAD_PREFIX, DEFAULT_SENDER_NAME, DEFAULTS, type PipelineSettings } from "../lib/contract.ts";
 import { sha256Hex, type PayloadMeta } from "../lib/payload-codec.ts";
 import { toObjectMetadata } from "../lib/payload-object.ts";
@@ -89,7 +90,7 @@ function startFaultProxy(upstream: URL): Promise<http.Server> {
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "consumer-faults-"));
   const [{ consumer }, localS3, localDynamoDb] = await Promise.all([
-    bundleHandlers({ outDir: path.join(dir, "bundles"), only: ["consumer"] }),
+    bundleHandlers({ outDir: path.join(dir, "bundles"), only: ["consumer"], target: configuredTarget() }),
     startLocalS3({ bucket: BUCKET }),
     startLocalDynamoDb({ tables: [settings.idempotencyTable] }),
   ]);
