@@ -24,6 +24,7 @@ import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { bundleHandlers } from "../bundling/bundle.ts";
+import { configuredTarget } from "../bundling/temp-bundles.ts";
 import {
   COMMIT_KEY_SUFFIX,
   consumerEnvironment,
@@ -112,7 +113,7 @@ const TINY_TMP = "TinyEphemeralStorage";
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "consumer-faults-"));
   const [{ consumer }, failing, localS3, localDynamoDb] = await Promise.all([
-    bundleHandlers({ outDir: path.join(dir, "bundles"), only: ["consumer"] }),
+    bundleHandlers({ outDir: path.join(dir, "bundles"), only: ["consumer"], target: configuredTarget() }),
     bundleFailingConsumer(path.join(dir, "failing")),
     startLocalS3({ bucket: BUCKET }),
     startLocalDynamoDb({ tables: [settings.idempotencyTable] }),
