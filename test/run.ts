@@ -1,10 +1,10 @@
 /**
- * `npm test`: every `*.test.ts`, three at a time on this 2-core machine.
+ * `npm test`: every `*.test.ts`, on this 2-core machine.
  *
- * - The real-terraform suite runs from the start, beside everything else: most of its minutes are
- *   the AWS provider waiting on the emulator.
- * - Two workers take the other files from one queue, the other long ones first
- *   (`test/terraform-module.test.ts`, then `cli/plan-local.test.ts`), so the work balances itself.
+ * - The three real-terraform files each run in a lane of their own from the start, beside
+ *   everything else: most of their minutes are the AWS provider waiting on the emulator (an
+ *   apply waits about a minute on each S3 lifecycle rule), not CPU.
+ * - Two workers take the other files from one queue, so the work balances itself.
  * - Files that use the project's own .bundles/ or cdktf.out/ (cli/ and local/ bundle and start servers
  *   from the project; stacks/project-config.test.ts creates cdktf.out) never run at the same time
  *   as each other.
@@ -79,8 +79,7 @@ const unit = args.includes("--unit");
 const only = args.filter((a) => a !== "--unit");
 const files = (only.length > 0 ? only : testFiles()).filter((f) => !unit || UNIT(f));
 console.log(`test/run.ts: Node.js ${process.version} (${process.execPath}), ${files.length} test files${unit ? " (--unit)" : ""}`);
-const [terraform, ...longFirst] = REAL_TERRAFORM as [string, ...string[]];
-const queue = [...longFirst.filter((f) => files.includes(f)), ...files.filter((f) => !REAL_TERRAFORM.includes(f))];
+const queue = files.filter((f) => !REAL_TERRAFORM.includes(f));
 let projectOutputBusy = false;
 let wake: () => void = () => {};
 
@@ -106,6 +105,6 @@ async function worker(): Promise<void> {
   }
 }
 
-await Promise.all([runFiles(files.filter((f) => f === terraform)), worker(), worker()]);
+await Promise.all([...REAL_TERRAFORM.filter((f) => files.includes(f)).map((f) => runFiles([f])), worker(), worker()]);
 console.log(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
 process.exitCode = counts.failed > 0 ? 1 : 0;
