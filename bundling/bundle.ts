@@ -8,11 +8,12 @@
  * directory, on any machine with the same dependencies.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, buildSync, type BuildOptions, type BuildResult, type OutputFile } from "esbuild";
+import { build, buildSync, type BuildOptions } from "esbuild";
+import { buildCacheKey, readBuild, saveBuild, type CachedBuild } from "./build-cache.ts";
 
 /** Where this package's modules are: the repository root from source, `dist/` once built. */
 const MODULES_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -82,44 +83,18 @@ export class BundleEntryError extends Error {
 /** Bundles one function; synchronous, for construct constructors. */
 export function bundleFunctionSync(options: BundleFunctionOptions): Bundle {
   const plan = planBundle(options);
-  return writeBundle(plan, cached(plan) ?? remember(plan, buildSync(plan.esbuild)));
+  const key = buildCacheKey(plan.esbuild);
+  return writeBundle(plan, readBuild(key, plan.workingDir) ?? remember(key, plan, buildSync(plan.esbuild)));
 }
 
 export async function bundleFunction(options: BundleFunctionOptions): Promise<Bundle> {
   const plan = planBundle(options);
-  return writeBundle(plan, cached(plan) ?? remember(plan, await build(plan.esbuild)));
+  const key = buildCacheKey(plan.esbuild);
+  return writeBundle(plan, readBuild(key, plan.workingDir) ?? remember(key, plan, await build(plan.esbuild)));
 }
 
-type BundleResult = BuildResult<{ write: false; metafile: true }>;
-
-/**
- * Builds of this process, reused while none of their input files changed: a test file or an app
- * that synthesizes several stacks from the same code bundles it once.
- */
-const builds = new Map<string, { readonly result: BundleResult; readonly inputs: readonly { file: string; stamp: string }[] }>();
-
-function buildKey(plan: BundlePlan): string {
-  return JSON.stringify([plan.entry, plan.esbuild.absWorkingDir, plan.esbuild.target]);
-}
-
-function stamp(file: string): string {
-  try {
-    const s = statSync(file);
-    return `${s.size}:${s.mtimeMs}`;
-  } catch {
-    return "missing";
-  }
-}
-
-function cached(plan: BundlePlan): BundleResult | undefined {
-  const hit = builds.get(buildKey(plan));
-  return hit?.inputs.every(({ file, stamp: was }) => stamp(file) === was) ? hit.result : undefined;
-}
-
-function remember(plan: BundlePlan, result: BundleResult): BundleResult {
-  const dir = plan.esbuild.absWorkingDir ?? "";
-  const inputs = Object.keys(result.metafile.inputs).map((f) => path.resolve(dir, f)).map((file) => ({ file, stamp: stamp(file) }));
-  builds.set(buildKey(plan), { result, inputs });
+function remember(key: string, plan: BundlePlan, result: CachedBuild): CachedBuild {
+  saveBuild(key, result, plan.workingDir);
   return result;
 }
 
@@ -150,6 +125,7 @@ export async function bundleHandlers(options: BundleHandlersOptions = {}): Promi
 
 interface BundlePlan {
   readonly entry: string;
+  readonly workingDir: string;
   readonly outDir: string | undefined;
   /** Where esbuild believes it writes: a fixed place under the working directory. */
   readonly virtualOutDir: string;
@@ -164,6 +140,7 @@ function planBundle(options: BundleFunctionOptions): BundlePlan {
   const virtualOutDir = path.join(workingDir, ".lambda-bundle");
   return {
     entry,
+    workingDir,
     outDir: options.outDir === undefined ? undefined : path.resolve(options.outDir),
     virtualOutDir,
     handlerExport: options.handlerExport ?? "handler",
@@ -196,7 +173,7 @@ function planBundle(options: BundleFunctionOptions): BundlePlan {
   };
 }
 
-function writeBundle(plan: BundlePlan, result: BundleResult): Bundle {
+function writeBundle(plan: BundlePlan, result: CachedBuild): Bundle {
   const files = result.outputFiles.map((f) => ({ name: relativeName(plan.virtualOutDir, f), file: f })).sort((a, b) => (a.name < b.name ? -1 : 1));
   // Metafile paths are relative to the working directory; dynamic-import chunks are entry points too.
   const indexPath = path.join(path.relative(plan.esbuild.absWorkingDir ?? "", plan.virtualOutDir), BUNDLE_FILE).split(path.sep).join("/");
@@ -235,7 +212,7 @@ function writeBundle(plan: BundlePlan, result: BundleResult): Bundle {
   return { dir, file: path.join(dir, BUNDLE_FILE), contentHash };
 }
 
-function relativeName(virtualOutDir: string, file: OutputFile): string {
+function relativeName(virtualOutDir: string, file: { readonly path: string }): string {
   return path.relative(virtualOutDir, file.path).split(path.sep).join("/");
 }
 

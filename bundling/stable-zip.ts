@@ -2,10 +2,14 @@
  * A zip whose bytes depend only on the files' names and contents, so a generated Terraform module
  * that is regenerated from unchanged code shows no diff in git. cdktf's asset zips carry file
  * times; deflate output can differ between zlib builds (Node's follows the CPU's features), so
- * entries are stored uncompressed with a fixed time and mode: git and Lambda compress anyway.
+ * the module's entries are stored uncompressed with a fixed time and mode: git and Lambda compress
+ * anyway. The construct's zips are deflated (`bundleZip`): only their content hash reaches
+ * Terraform, and stored entries would bring Lambda's 50 MB zipped upload limit down to 50 MB of code.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 
 /** 1980-01-01 00:00:00, the earliest time a zip (MS-DOS) date can hold. */
 const DOS_TIME = 0;
@@ -18,6 +22,7 @@ const FILE_MODE = 0o100644;
 /** Bit 11: names are UTF-8. */
 const FLAGS = 1 << 11;
 const STORED = 0;
+const DEFLATED = 8;
 
 export interface ZipEntry {
   /** Path inside the zip, with forward slashes. */
@@ -35,23 +40,33 @@ export function filesOf(dir: string): ZipEntry[] {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export function stableZip(entries: readonly ZipEntry[]): Buffer {
+export interface StableZipOptions {
+  /**
+   * Deflate each entry. The bytes then also depend on the zlib build.
+   * @default false (stored)
+   */
+  readonly deflate?: boolean;
+}
+
+export function stableZip(entries: readonly ZipEntry[], options: StableZipOptions = {}): Buffer {
+  const method = options.deflate ? DEFLATED : STORED;
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
-  for (const { name, data } of entries) {
+  for (const { name, data: raw } of entries) {
     const nameBytes = Buffer.from(name, "utf8");
-    const crc = crc32(data);
+    const crc = zlib.crc32(raw);
+    const data = method === DEFLATED ? zlib.deflateRawSync(raw, { level: 9 }) : raw;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(NEEDED, 4);
     local.writeUInt16LE(FLAGS, 6);
-    local.writeUInt16LE(STORED, 8);
+    local.writeUInt16LE(method, 8);
     local.writeUInt16LE(DOS_TIME, 10);
     local.writeUInt16LE(DOS_DATE, 12);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
+    local.writeUInt32LE(raw.length, 22);
     local.writeUInt16LE(nameBytes.length, 26);
     local.writeUInt16LE(0, 28);
     locals.push(local, nameBytes, data);
@@ -61,12 +76,12 @@ export function stableZip(entries: readonly ZipEntry[]): Buffer {
     central.writeUInt16LE(MADE_BY, 4);
     central.writeUInt16LE(NEEDED, 6);
     central.writeUInt16LE(FLAGS, 8);
-    central.writeUInt16LE(STORED, 10);
+    central.writeUInt16LE(method, 10);
     central.writeUInt16LE(DOS_TIME, 12);
     central.writeUInt16LE(DOS_DATE, 14);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(raw.length, 24);
     central.writeUInt16LE(nameBytes.length, 28);
     // Extra field, comment, disk number, internal attributes: none.
     central.writeUInt32LE((FILE_MODE << 16) >>> 0, 38);
@@ -85,15 +100,25 @@ export function stableZip(entries: readonly ZipEntry[]): Buffer {
   return Buffer.concat([...locals, ...centrals, end]);
 }
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
 
-/** CRC-32 (IEEE), as zip wants it; `zlib.crc32` is newer than the Node versions we support. */
-export function crc32(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const byte of data) c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+/**
+ * The deflated zip of a bundle directory, written once per bundle content under the OS temporary
+ * directory (like the bundles themselves); its path ends in `archive.zip`, the name cdktf gives
+ * an archive asset, so the construct's asset paths did not change when it stopped using cdktf's
+ * zipping (a child process per asset).
+ */
+export function bundleZip(bundle: { readonly dir: string; readonly contentHash: string }): string {
+  const dir = path.join(os.tmpdir(), "lambda-s3-async-lambda-zips", Buffer.from(bundle.contentHash, "base64").toString("hex"));
+  const file = path.join(dir, "archive.zip");
+  if (existsSync(file)) return file;
+  mkdirSync(dir, { recursive: true });
+  const staging = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    writeFileSync(staging, stableZip(filesOf(bundle.dir), { deflate: true }));
+    // Another synthesis may be copying this file right now: it is replaced whole, never rewritten.
+    renameSync(staging, file);
+  } finally {
+    rmSync(staging, { force: true });
+  }
+  return file;
 }

@@ -24,7 +24,7 @@ function planLocal(cwd: string, args: string[], env: NodeJS.ProcessEnv = process
   const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("STACK_") && !k.startsWith("NODE_TEST")));
   // A bound for a hung run, not a performance check: on a shared 2-core machine synth, init, plan
   // and apply (two lifecycle rules, >= 55 s each, in parallel) have taken over 180 s.
-  return run(process.execPath, ["--import", "tsx", "cli/plan-local.ts", ...args], { cwd, env: clean, timeout: 400_000, maxBuffer: 16 * 1024 * 1024 }).then(
+  return run(process.execPath, ["cli/plan-local.ts", ...args], { cwd, env: clean, timeout: 400_000, maxBuffer: 16 * 1024 * 1024 }).then(
     (r) => ({ code: 0, ...r }),
     (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
   );

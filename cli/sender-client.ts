@@ -18,12 +18,15 @@ export type SenderResponse = SendResult & {
 
 export class SenderError extends Error {
   override readonly name = "SenderError";
+  /** HTTP status of a rejected invocation (413: the request is over Lambda's limit). */
+  readonly httpStatus?: number;
+
   constructor(
     message: string,
-    /** HTTP status of a rejected invocation (413: the request is over Lambda's limit). */
-    readonly httpStatus?: number,
+    httpStatus?: number,
   ) {
     super(message);
+    this.httpStatus = httpStatus;
   }
 }
 

@@ -107,7 +107,7 @@ export function run(command: string, args: readonly string[], options: RunOption
 
 /** A project TypeScript entry point run the way the npm scripts run it. */
 export function runScript(script: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  return run(process.execPath, ["--import", "tsx", script, ...args], options);
+  return run(process.execPath, [script, ...args], options);
 }
 
 /** For messages: everything a run printed. */
@@ -141,7 +141,7 @@ export interface RunningScript {
 
 /** A long-running project script (`npm run local`), started the way the npm scripts start it. */
 export function startScript(script: string, args: readonly string[], options: Pick<RunOptions, "env" | "cwd"> = {}): RunningScript {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: options.cwd ?? PROJECT_ROOT, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd ?? PROJECT_ROOT, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const err: Buffer[] = [];
   const waiters = new Set<() => void>();

@@ -12,16 +12,25 @@ import { log } from "./log.ts";
 /** The payload's object is gone and the idempotency store does not record the payload as processed. */
 export class PayloadObjectMissingError extends Error {
   override readonly name = "PayloadObjectMissingError";
+  readonly bucket: string;
+  readonly key: string;
+  /** undefined when the key names no payload id. */
+  readonly payloadId: string | undefined;
+  /** What the store said; undefined when it could not be asked. */
+  readonly status: PayloadStatus | undefined;
+
   constructor(
     message: string,
-    readonly bucket: string,
-    readonly key: string,
-    /** undefined when the key names no payload id. */
-    readonly payloadId: string | undefined,
-    /** What the store said; undefined when it could not be asked. */
-    readonly status: PayloadStatus | undefined,
+    bucket: string,
+    key: string,
+    payloadId: string | undefined,
+    status: PayloadStatus | undefined,
   ) {
     super(message);
+    this.bucket = bucket;
+    this.key = key;
+    this.payloadId = payloadId;
+    this.status = status;
   }
 }
 

@@ -32,13 +32,18 @@ export interface MultipartSettings {
 /** The upload failed or was aborted; nothing was committed, so the consumer is never handed it. */
 export class PayloadUploadError extends Error {
   override readonly name = "PayloadUploadError";
+  readonly bucket: string;
+  readonly key: string;
+
   constructor(
     message: string,
-    readonly bucket: string,
-    readonly key: string,
+    bucket: string,
+    key: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.bucket = bucket;
+    this.key = key;
   }
 }
 

@@ -77,7 +77,14 @@ export class FunctionProcess {
   private cold = false;
   private readonly marker = `\u001eLOCAL_LAMBDA_END_${randomBytes(8).toString("hex")}`;
 
-  constructor(private readonly options: FunctionProcessOptions) {}
+  private readonly options: FunctionProcessOptions;
+
+
+  constructor(options: FunctionProcessOptions) {
+
+    this.options = options;
+
+  }
 
   async invoke(requestId: string, payload: Uint8Array, invokedFunctionArn: string): Promise<InvocationOutcome> {
     if (this.running) throw new Error(`${this.options.functionName} is already running an invocation`);

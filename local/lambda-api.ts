@@ -173,14 +173,21 @@ interface QueuedEvent {
 }
 
 class ApiError extends Error {
+  readonly status: number;
+  readonly type: string;
+  /** Lambda spells the message property differently per error. */
+  readonly messageKey: "message" | "Message";
+
   constructor(
-    readonly status: number,
-    readonly type: string,
+    status: number,
+    type: string,
     message: string,
-    /** Lambda spells the message property differently per error. */
-    readonly messageKey: "message" | "Message" = "message",
+    messageKey: "message" | "Message" = "message",
   ) {
     super(message);
+    this.status = status;
+    this.type = type;
+    this.messageKey = messageKey;
   }
 }
 
@@ -224,8 +231,11 @@ export class LambdaApi {
   private closing: Promise<void> | undefined;
   private port = 0;
 
+  private readonly workDir: string;
+
   /** Use {@link startLambdaApi}. */
-  constructor(options: LambdaApiOptions, private readonly workDir: string, hostFile: string) {
+  constructor(options: LambdaApiOptions, workDir: string, hostFile: string) {
+    this.workDir = workDir;
     this.region = options.region ?? "us-east-1";
     this.accountId = options.accountId ?? "000000000000";
     this.eventLimit = options.eventLimitBytes ?? EVENT_PAYLOAD_LIMIT_BYTES;

@@ -276,8 +276,13 @@ class AwsChunkedDecoder extends Transform {
   /** An incomplete size line or CRLF carried over to the next write. */
   private carry: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly expectedLength: number | undefined) {
+  private readonly expectedLength: number | undefined;
+
+
+  constructor(expectedLength: number | undefined) {
     super();
+
+    this.expectedLength = expectedLength;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

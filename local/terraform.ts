@@ -148,11 +148,16 @@ export interface PlanResult {
 
 export class TerraformError extends Error {
   override readonly name = "TerraformError";
+  readonly args: readonly string[];
+  readonly result: RunResult;
+
   constructor(
-    readonly args: readonly string[],
-    readonly result: RunResult,
+    args: readonly string[],
+    result: RunResult,
   ) {
     super(`terraform ${args.join(" ")} exited with ${result.code}:\n${(result.stderr || result.stdout).trim()}`);
+    this.args = args;
+    this.result = result;
   }
 }
 
@@ -176,11 +181,19 @@ export interface Emulator {
 }
 
 export class TerraformWorkdir {
+  readonly dir: string;
+  readonly tools: LocalTerraformTools;
+  readonly emulator: Emulator;
+
   constructor(
-    readonly dir: string,
-    readonly tools: LocalTerraformTools,
-    readonly emulator: Emulator,
-  ) {}
+    dir: string,
+    tools: LocalTerraformTools,
+    emulator: Emulator,
+  ) {
+    this.dir = dir;
+    this.tools = tools;
+    this.emulator = emulator;
+  }
 
   /** Copies cdk.tf.json and assets from `stackDir`, replacing what was loaded before. */
   async load(stackDir: string, options: WorkdirOptions = {}): Promise<void> {

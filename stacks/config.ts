@@ -122,12 +122,15 @@ export interface ConfigIssue {
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
-  constructor(readonly issues: readonly ConfigIssue[]) {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[]) {
     super(
       `Invalid stack configuration:\n${issues
         .map((i) => `  - ${i.field} = ${JSON.stringify(i.value)} (from ${i.source}): must be ${i.allowed}`)
         .join("\n")}`,
     );
+    this.issues = issues;
   }
 }
 

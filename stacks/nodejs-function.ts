@@ -11,6 +11,7 @@ import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function/index.js
 import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { LAMBDA_HANDLER, type Bundle } from "../bundling/bundle.ts";
+import { bundleZip } from "../bundling/stable-zip.ts";
 import { STACK_DEFAULTS, type LambdaArchitecture, type LambdaRuntime } from "./config.ts";
 import { policyDocument, type PolicyStatement } from "./policy-document.ts";
 import { hclIn, isTerraformDecided } from "./terraform-expression.ts";
@@ -109,8 +110,9 @@ export class NodejsFunction extends Construct {
     super(scope, id);
 
     this.asset = new TerraformAsset(this, "code", {
-      path: props.bundle.dir,
-      type: AssetType.ARCHIVE,
+      // Zipped here, in process: cdktf's ARCHIVE type starts a Node.js process per asset.
+      path: bundleZip(props.bundle),
+      type: AssetType.FILE,
       // The asset directory name is part of `filename` in the output; deriving it from the bundle's
       // content (not cdktf's default MD5 of the files) keeps both stable and path-safe.
       assetHash: Buffer.from(props.bundle.contentHash, "base64").toString("hex").slice(0, 32),
@@ -178,8 +180,8 @@ export class NodejsFunction extends Construct {
       timeout: props.timeout ?? STACK_DEFAULTS.timeout,
       filename: this.asset.path,
       // In hashicorp/aws 5.5x+ and 6.x this is only an update trigger (the deployed hash is the
-      // separate `code_sha256`), so the bundle's content hash works where the zip's would not:
-      // cdktf's zips change with file mtimes.
+      // separate `code_sha256`), so the bundle's content hash works where the zip's would not: a
+      // deflated zip's bytes depend on the zlib build.
       sourceCodeHash: props.bundle.contentHash,
       environment: { variables: { ...props.environment } },
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },

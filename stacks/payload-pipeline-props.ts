@@ -150,11 +150,16 @@ export interface PayloadPipelineProps {
 /** Props that failed validation, each with what is allowed. */
 export class InvalidPipelinePropsError extends Error {
   override readonly name = "InvalidPipelinePropsError";
+  readonly construct: string;
+  readonly issues: readonly { readonly field: string; readonly value: unknown; readonly allowed: string; readonly source: string }[];
+
   constructor(
-    readonly construct: string,
-    readonly issues: readonly { readonly field: string; readonly value: unknown; readonly allowed: string; readonly source: string }[],
+    construct: string,
+    issues: readonly { readonly field: string; readonly value: unknown; readonly allowed: string; readonly source: string }[],
   ) {
     super(`Invalid props for PayloadPipeline "${construct}":\n${issues.map((i) => `  - ${i.field} = ${JSON.stringify(i.value)} (${i.source}): must be ${i.allowed}`).join("\n")}`);
+    this.construct = construct;
+    this.issues = issues;
   }
 }
 

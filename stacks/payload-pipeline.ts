@@ -335,7 +335,11 @@ function literalProviderRegion(scope: Construct): string | undefined {
 
 /** Adds tags to every resource under the construct that takes them, keeping each one's own. */
 class TagResources implements IAspect {
-  constructor(private readonly tags: Readonly<Record<string, string>>) {}
+  private readonly tags: Readonly<Record<string, string>>;
+
+  constructor(tags: Readonly<Record<string, string>>) {
+    this.tags = tags;
+  }
 
   visit(node: IConstruct): void {
     if (!(node instanceof TerraformResource) || !("tagsInput" in node)) return;

@@ -60,12 +60,12 @@ export function projectCopyBase(prefix: string): { base: string; copy: (name: st
   };
 }
 
-/** `npm run synth` (`tsx main.ts`) in a copy, with no stack settings leaking in from outside. */
+/** `npm run synth` (`node main.ts`) in a copy, with no stack settings leaking in from outside. */
 export function synthIn(dir: string, extraEnv: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith("STACK_") && !k.startsWith("CDKTF_") && !k.startsWith("NODE_TEST")),
   );
-  return promisify(execFile)(process.execPath, ["--import", "tsx", "main.ts"], { cwd: dir, env: { ...env, ...extraEnv }, timeout: 120_000 });
+  return promisify(execFile)(process.execPath, ["main.ts"], { cwd: dir, env: { ...env, ...extraEnv }, timeout: 120_000 });
 }
 
 /** cdktf.out/stacks/<stack> of a copy. */

@@ -16,8 +16,11 @@ export type Rule =
 
 /** Thrown by {@link parseRule}: the value is not allowed; `allowed` says what is. */
 export class NotAllowed extends Error {
-  constructor(readonly allowed: string) {
+  readonly allowed: string;
+
+  constructor(allowed: string) {
     super(allowed);
+    this.allowed = allowed;
   }
 }
 

@@ -19,7 +19,11 @@ export function isTerraformDecided(value: unknown): boolean {
 /** An HCL expression, given as its text; renders as `${text}` (or bare inside another expression). */
 class HclExpression implements IResolvable {
   readonly creationStack: string[] = [];
-  constructor(readonly text: string) {}
+  readonly text: string;
+
+  constructor(text: string) {
+    this.text = text;
+  }
 
   resolve(context: IResolveContext): string {
     return context.suppressBraces ? this.text : `\${${this.text}}`;

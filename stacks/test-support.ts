@@ -30,7 +30,12 @@ type Block = Record<string, unknown>;
 export class TfJson {
   readonly json: Record<string, Record<string, Record<string, Block>>>;
 
-  constructor(readonly text: string) {
+  readonly text: string;
+
+
+  constructor(text: string) {
+
+    this.text = text;
     this.json = JSON.parse(text);
   }
 

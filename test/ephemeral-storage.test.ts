@@ -66,8 +66,9 @@ before(async () => {
       {
         name: DEFAULT_CONSUMER_NAME,
         bundleFile: consumer.file,
-        // Long enough for a cold start on a busy machine; the stalled payload waits it out.
-        timeoutSeconds: 4,
+        // The stalled payload waits it out, so it bounds this file's time; but it must also cover
+        // fetching and spooling a payload on a saturated machine (4 s did not, at low priority).
+        timeoutSeconds: 15,
         // 1 MiB of /tmp, and every payload spooled: room for one 600 KiB payload, not two.
         ephemeralStorageMb: 1,
         environment: {

@@ -4,7 +4,12 @@
  * - The three real-terraform files each run in a lane of their own from the start, beside
  *   everything else: most of their minutes are the AWS provider waiting on the emulator (an
  *   apply waits about a minute on each S3 lifecycle rule), not CPU.
- * - Two workers take the other files from one queue, so the work balances itself.
+ * - Two workers take the other files from one queue, so the work balances itself. On a machine
+ *   that is idle when the run starts, they run at a lower CPU priority (test/lower-priority.ts):
+ *   the terraform lanes' chains of dependent commands then finish early instead of being the
+ *   tail, and the queue fills the time they wait on the emulator. On a busy machine they keep
+ *   normal priority, so other work cannot starve them. The queue starts with the end-to-end
+ *   files (test/, then cli/), which take longest, so the last files to run are short ones.
  * - Files that use the project's own .bundles/ or cdktf.out/ (cli/ and local/ bundle and start servers
  *   from the project; stacks/project-config.test.ts creates cdktf.out) never run at the same time
  *   as each other.
@@ -18,10 +23,12 @@
  * emulator and no local cloud (see UNIT).
  */
 import { readdirSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { run } from "node:test";
 import { spec } from "node:test/reporters";
 import { PROJECT_ROOT } from "../bundling/bundle.ts";
+import { findProviderMirror, PLUGIN_DIR_ENV } from "../local/terraform.ts";
 
 const ROOTS = ["lib", "handlers", "bundling", "stacks", "local", "cli", "test"];
 const REAL_TERRAFORM = ["stacks/terraform.test.ts", "test/terraform-module.test.ts", "cli/plan-local.test.ts"];
@@ -43,9 +50,12 @@ interface TestEvent {
 
 const counts = { passed: 0, failed: 0, skipped: 0 };
 
-function runFiles(files: readonly string[]): Promise<void> {
+const started = Date.now();
+
+function runFiles(files: readonly string[], options: { lowPriority?: boolean } = {}): Promise<void> {
   if (files.length === 0) return Promise.resolve();
-  const stream = run({ files: files.map((f) => path.join(PROJECT_ROOT, f)), concurrency: 1 });
+  const execArgv = options.lowPriority ? [...process.execArgv, "--import", LOWER_PRIORITY] : process.execArgv;
+  const stream = run({ files: files.map((f) => path.join(PROJECT_ROOT, f)), concurrency: 1, execArgv });
   stream.on("test:pass", (e: TestEvent) => {
     const skipped = e.skip !== undefined && e.skip !== false;
     // A skipped suite ran none of its tests: it counts once, as skipped.
@@ -58,7 +68,10 @@ function runFiles(files: readonly string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const output = stream.compose(new spec());
     output.on("data", (chunk: string | Buffer) => process.stdout.write(chunk));
-    output.on("end", resolve);
+    output.on("end", () => {
+      console.log(`# ${files.join(" ")}: done at ${Math.round((Date.now() - started) / 1000)} s`);
+      resolve();
+    });
     output.on("error", reject);
   });
 }
@@ -69,17 +82,38 @@ function runFiles(files: readonly string[]): Promise<void> {
  */
 const UNIT = (f: string) =>
   (f.startsWith("lib/") && f !== "lib/idempotency.test.ts") ||
-  ["bundling/stable-zip.test.ts", "stacks/config.test.ts", "stacks/pipeline-stack.test.ts", "stacks/payload-pipeline.test.ts", "stacks/terraform-module.test.ts", "stacks/project-config.test.ts", "test/node-versions.test.ts"].includes(f);
+  ["bundling/stable-zip.test.ts", "bundling/build-cache.test.ts", "stacks/config.test.ts", "stacks/pipeline-stack.test.ts", "stacks/payload-pipeline.test.ts", "stacks/terraform-module.test.ts", "stacks/project-config.test.ts", "test/node-versions.test.ts"].includes(f);
 
 const SHARES_PROJECT_OUTPUT = (f: string) =>
   (f.startsWith("cli/") || f.startsWith("local/") || f === "stacks/project-config.test.ts") && !REAL_TERRAFORM.includes(f);
+
+const LOWER_PRIORITY = path.join(PROJECT_ROOT, "test", "lower-priority.ts");
+
+/** The share of CPU time all cores spent idle over the next `ms`. */
+async function idleShare(ms: number): Promise<number> {
+  const total = () => os.cpus().reduce((t, c) => ({ idle: t.idle + c.times.idle, all: t.all + Object.values(c.times).reduce((a, b) => a + b, 0) }), { idle: 0, all: 0 });
+  const before = total();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = total();
+  return (after.idle - before.idle) / Math.max(1, after.all - before.all);
+}
 
 const args = process.argv.slice(2);
 const unit = args.includes("--unit");
 const only = args.filter((a) => a !== "--unit");
 const files = (only.length > 0 ? only : testFiles()).filter((f) => !unit || UNIT(f));
 console.log(`test/run.ts: Node.js ${process.version} (${process.execPath}), ${files.length} test files${unit ? " (--unit)" : ""}`);
-const queue = files.filter((f) => !REAL_TERRAFORM.includes(f));
+// Found once here rather than by each real-terraform file: without the setting, finding the
+// mirror may mean searching the file system (about 2 s of CPU each time).
+if (!unit && !process.env[PLUGIN_DIR_ENV]) {
+  const mirror = await findProviderMirror();
+  if (mirror) process.env[PLUGIN_DIR_ENV] = mirror.dir;
+}
+const QUEUE_ORDER = ["test", "cli", "stacks", "local", "bundling", "handlers", "lib"];
+const rank = (f: string) => QUEUE_ORDER.indexOf(f.split("/")[0]!);
+const queueAtLowPriority = (await idleShare(1000)) > 0.5;
+console.log(`# the queue runs at ${queueAtLowPriority ? "low priority (the machine was idle)" : "normal priority (the machine was busy)"}`);
+const queue = files.filter((f) => !REAL_TERRAFORM.includes(f)).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
 let projectOutputBusy = false;
 let wake: () => void = () => {};
 
@@ -95,7 +129,7 @@ async function worker(): Promise<void> {
     const exclusive = SHARES_PROJECT_OUTPUT(file);
     if (exclusive) projectOutputBusy = true;
     try {
-      await runFiles([file]);
+      await runFiles([file], { lowPriority: queueAtLowPriority });
     } finally {
       if (exclusive) {
         projectOutputBusy = false;

@@ -57,7 +57,7 @@ export const handler = createConsumerHandler({
 async function generate(root: string, team: string): Promise<string> {
   const consumer = path.relative(root, path.join(team, "process.ts"));
   // tsx by its location: the root configuration has no node_modules of its own.
-  const { stdout } = await run(process.execPath, ["--import", import.meta.resolve("tsx"), path.join(PROJECT_ROOT, "cli", "lambda-s3-async-lambda.ts"), "terraform-module", "--consumer", consumer, "--out", MODULE_DIR], {
+  const { stdout } = await run(process.execPath, [path.join(PROJECT_ROOT, "cli", "lambda-s3-async-lambda.ts"), "terraform-module", "--consumer", consumer, "--out", MODULE_DIR], {
     cwd: root,
     timeout: 180_000,
   });

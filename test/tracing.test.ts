@@ -29,7 +29,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), "tracing-test-"));
 let sender: Bundle;
 
 before(async () => {
-  server.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   sender = await bundleFunction({ entry: FUNCTIONS.sender.entry, outDir: dir, workingDir: PROJECT_ROOT });
 });
 after(() => {
