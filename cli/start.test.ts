@@ -26,7 +26,7 @@ after(async () => {
 async function npmStart(env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   const shell = Object.fromEntries(Object.entries(cleanEnv({ CDKTF_OUTDIR: outdir, ...env })).filter(([k]) => !/^(npm_|INIT_CWD$|NODE$)/.test(k)));
   const r = await run("npm", ["start"], { env: shell });
-  // npm's own two lines ("> name@version start", "> tsx cli/start.ts") come first.
+  // npm's own two lines ("> name@version start", "> node cli/start.ts") come first.
   return { ...r, stdout: r.stdout.replace(/^\n?> [^\n]*\n> [^\n]*\n\n/, "") };
 }
 
