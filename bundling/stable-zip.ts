@@ -100,7 +100,6 @@ export function stableZip(entries: readonly ZipEntry[], options: StableZipOption
   return Buffer.concat([...locals, ...centrals, end]);
 }
 
-
 /**
  * The deflated zip of a bundle directory, written once per bundle content under the OS temporary
  * directory (like the bundles themselves); its path ends in `archive.zip`, the name cdktf gives

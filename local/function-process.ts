@@ -79,11 +79,8 @@ export class FunctionProcess {
 
   private readonly options: FunctionProcessOptions;
 
-
   constructor(options: FunctionProcessOptions) {
-
     this.options = options;
-
   }
 
   async invoke(requestId: string, payload: Uint8Array, invokedFunctionArn: string): Promise<InvocationOutcome> {

@@ -278,10 +278,8 @@ class AwsChunkedDecoder extends Transform {
 
   private readonly expectedLength: number | undefined;
 
-
   constructor(expectedLength: number | undefined) {
     super();
-
     this.expectedLength = expectedLength;
   }
 

@@ -32,9 +32,7 @@ export class TfJson {
 
   readonly text: string;
 
-
   constructor(text: string) {
-
     this.text = text;
     this.json = JSON.parse(text);
   }

@@ -52,10 +52,9 @@ const counts = { passed: 0, failed: 0, skipped: 0 };
 
 const started = Date.now();
 
-function runFiles(files: readonly string[], options: { lowPriority?: boolean } = {}): Promise<void> {
-  if (files.length === 0) return Promise.resolve();
+function runFile(file: string, options: { lowPriority?: boolean } = {}): Promise<void> {
   const execArgv = options.lowPriority ? [...process.execArgv, "--import", LOWER_PRIORITY] : process.execArgv;
-  const stream = run({ files: files.map((f) => path.join(PROJECT_ROOT, f)), concurrency: 1, execArgv });
+  const stream = run({ files: [path.join(PROJECT_ROOT, file)], concurrency: 1, execArgv });
   stream.on("test:pass", (e: TestEvent) => {
     const skipped = e.skip !== undefined && e.skip !== false;
     // A skipped suite ran none of its tests: it counts once, as skipped.
@@ -69,7 +68,7 @@ function runFiles(files: readonly string[], options: { lowPriority?: boolean } =
     const output = stream.compose(new spec());
     output.on("data", (chunk: string | Buffer) => process.stdout.write(chunk));
     output.on("end", () => {
-      console.log(`# ${files.join(" ")}: done at ${Math.round((Date.now() - started) / 1000)} s`);
+      console.log(`# ${file}: done at ${Math.round((Date.now() - started) / 1000)} s`);
       resolve();
     });
     output.on("error", reject);
@@ -111,9 +110,11 @@ if (!unit && !process.env[PLUGIN_DIR_ENV]) {
 }
 const QUEUE_ORDER = ["test", "cli", "stacks", "local", "bundling", "handlers", "lib"];
 const rank = (f: string) => QUEUE_ORDER.indexOf(f.split("/")[0]!);
-const queueAtLowPriority = (await idleShare(1000)) > 0.5;
-console.log(`# the queue runs at ${queueAtLowPriority ? "low priority (the machine was idle)" : "normal priority (the machine was busy)"}`);
-const queue = files.filter((f) => !REAL_TERRAFORM.includes(f)).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
+const lanes = REAL_TERRAFORM.filter((f) => files.includes(f));
+// Priority only matters beside the terraform lanes; without them the check would cost a second.
+const queueAtLowPriority = lanes.length > 0 && (await idleShare(1000)) > 0.5;
+if (lanes.length > 0) console.log(`# the queue runs at ${queueAtLowPriority ? "low priority (the machine was idle)" : "normal priority (the machine was busy)"}`);
+const queue = files.filter((f) => !lanes.includes(f)).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
 let projectOutputBusy = false;
 let wake: () => void = () => {};
 
@@ -129,7 +130,7 @@ async function worker(): Promise<void> {
     const exclusive = SHARES_PROJECT_OUTPUT(file);
     if (exclusive) projectOutputBusy = true;
     try {
-      await runFiles([file], { lowPriority: queueAtLowPriority });
+      await runFile(file, { lowPriority: queueAtLowPriority });
     } finally {
       if (exclusive) {
         projectOutputBusy = false;
@@ -139,6 +140,6 @@ async function worker(): Promise<void> {
   }
 }
 
-await Promise.all([...REAL_TERRAFORM.filter((f) => files.includes(f)).map((f) => runFiles([f])), worker(), worker()]);
+await Promise.all([...lanes.map((f) => runFile(f)), worker(), worker()]);
 console.log(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
 process.exitCode = counts.failed > 0 ? 1 : 0;
