@@ -14,10 +14,11 @@
  * removed at the next save, so the cache does not grow with every temporary directory.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { version as esbuildVersion, type BuildOptions, type Metafile } from "esbuild";
+import { replaceFile } from "./replace-file.ts";
 
 /** Where the entries live; one JSON file per configuration. */
 export const BUILD_CACHE_DIR = path.join(os.tmpdir(), "lambda-s3-async-lambda-build-cache");
@@ -68,16 +69,13 @@ export function saveBuild(key: string, build: CachedBuild, workingDir: string): 
   const outputFiles = build.outputFiles.map((f) => ({ path: path.relative(workingDir, f.path), contents: Buffer.from(f.contents).toString("base64") }));
   const entry: Entry = { inputs, metafile: build.metafile, outputFiles };
   const target = entryPath(key, workingDir);
-  const staging = `${target}.${process.pid}.${Date.now()}.tmp`;
   try {
     removeGroupsOfGoneDirectories();
     mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(path.join(path.dirname(target), GROUP_DIR_FILE), workingDir);
-    writeFileSync(staging, JSON.stringify(entry));
-    // Renamed into place: a reader in another process sees the old entry or the new one, whole.
-    renameSync(staging, target);
+    replaceFile(target, JSON.stringify(entry));
   } catch {
-    rmSync(staging, { force: true });
+    // A cache that cannot be written only costs the next build.
   }
 }
 

@@ -6,10 +6,11 @@
  * anyway. The construct's zips are deflated (`bundleZip`): only their content hash reaches
  * Terraform, and stored entries would bring Lambda's 50 MB zipped upload limit down to 50 MB of code.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
+import { replaceFile } from "./replace-file.ts";
 
 /** 1980-01-01 00:00:00, the earliest time a zip (MS-DOS) date can hold. */
 const DOS_TIME = 0;
@@ -111,13 +112,6 @@ export function bundleZip(bundle: { readonly dir: string; readonly contentHash: 
   const file = path.join(dir, "archive.zip");
   if (existsSync(file)) return file;
   mkdirSync(dir, { recursive: true });
-  const staging = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    writeFileSync(staging, stableZip(filesOf(bundle.dir), { deflate: true }));
-    // Another synthesis may be copying this file right now: it is replaced whole, never rewritten.
-    renameSync(staging, file);
-  } finally {
-    rmSync(staging, { force: true });
-  }
+  replaceFile(file, stableZip(filesOf(bundle.dir), { deflate: true }));
   return file;
 }
